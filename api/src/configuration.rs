@@ -1,0 +1,257 @@
+//! Typed settings from the environment (and `.env`), validated once at start.
+//! A bad value is reported as one line naming the variable; secrets never print.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Everything the service reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: SecretString,
+    /// `None` runs the embedded queue and limiter in this process.
+    pub redis_url: Option<SecretString>,
+    pub bind: SocketAddr,
+    pub app_env: AppEnv,
+    pub graphiql: bool,
+    pub log_format: LogFormat,
+    /// Base URL used in links the service hands out.
+    pub public_url: String,
+    pub session_ttl: Duration,
+    pub run_migrations: bool,
+    pub database_max_connections: u32,
+    pub limits: GraphqlLimits,
+}
+
+/// Where the service runs; production hides the playground and introspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Bounds on what one HTTP request may ask of the GraphQL executor.
+#[derive(Debug, Clone)]
+pub struct GraphqlLimits {
+    pub max_body_bytes: usize,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_batch: usize,
+}
+
+/// A configuration value that cannot be used, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+const DEFAULT_DATABASE_URL: &str = "sqlite://portal.db?mode=rwc";
+const DEFAULT_BIND: &str = "127.0.0.1:8000";
+
+impl Settings {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is not.
+        if let Err(e) = dotenvy::dotenv()
+            && !e.not_found()
+        {
+            return Err(err(".env", format!("cannot be read: {e}")));
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds settings from any variable source (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let database_url = parse_database_url(var("DATABASE_URL"))?;
+        let redis_url = var("REDIS_URL").map(parse_redis_url).transpose()?;
+        let bind_text = var("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind: SocketAddr = bind_text.trim().parse().map_err(|_| {
+            err(
+                "BIND",
+                format!("{bind_text:?} is not an address like 127.0.0.1:8000"),
+            )
+        })?;
+        let app_env = match var("APP_ENV").as_deref().map(str::trim) {
+            None | Some("development") | Some("dev") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(err(
+                    "APP_ENV",
+                    format!("{other:?} is not development or production"),
+                ));
+            }
+        };
+        let graphiql = match var("GRAPHIQL") {
+            None => app_env == AppEnv::Development,
+            Some(v) => parse_bool("GRAPHIQL", &v)?,
+        };
+        let log_format = match var("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("{other:?} is not pretty or json"),
+                ));
+            }
+        };
+        let public_url = var("PUBLIC_URL")
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{bind}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(err("PUBLIC_URL", "must start with http:// or https://"));
+        }
+        let number = |name: &'static str, default: u64| parse_number(name, var(name), default);
+        Ok(Self {
+            database_url,
+            redis_url,
+            bind,
+            app_env,
+            graphiql,
+            log_format,
+            public_url,
+            session_ttl: Duration::from_secs(number("SESSION_TTL_SECS", 12 * 3600)?),
+            run_migrations: var("RUN_MIGRATIONS")
+                .map(|v| parse_bool("RUN_MIGRATIONS", &v))
+                .transpose()?
+                .unwrap_or(true),
+            database_max_connections: number("DATABASE_MAX_CONNECTIONS", 10)? as u32,
+            limits: GraphqlLimits {
+                max_body_bytes: number("GRAPHQL_MAX_BODY_BYTES", 64 * 1024)? as usize,
+                max_depth: number("GRAPHQL_MAX_DEPTH", 12)? as usize,
+                max_complexity: number("GRAPHQL_MAX_COMPLEXITY", 1000)? as usize,
+                max_aliases: number("GRAPHQL_MAX_ALIASES", 30)? as usize,
+                max_batch: number("GRAPHQL_MAX_BATCH", 10)? as usize,
+            },
+        })
+    }
+
+    /// True when the database is SQLite (embedded mode).
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.expose_secret().starts_with("sqlite:")
+    }
+}
+
+fn parse_database_url(value: Option<String>) -> Result<SecretString, ConfigError> {
+    let url = value.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    let url = url.trim();
+    let valid = match url.split_once("://") {
+        Some(("postgres" | "postgresql", rest)) => {
+            !rest.is_empty() && !rest.contains(char::is_whitespace)
+        }
+        Some(("sqlite", rest)) => !rest.is_empty(),
+        _ => url.starts_with("sqlite:") && url.len() > "sqlite:".len(),
+    };
+    if !valid {
+        // The value may carry a password: say what is wrong, not what it is.
+        return Err(err(
+            "DATABASE_URL",
+            "cannot be parsed; expected postgres://user@host:port/db or sqlite://path?mode=rwc",
+        ));
+    }
+    Ok(SecretString::from(url.to_owned()))
+}
+
+fn parse_redis_url(value: String) -> Result<SecretString, ConfigError> {
+    let url = value.trim().to_owned();
+    redis::Client::open(url.as_str()).map_err(|_| {
+        err(
+            "REDIS_URL",
+            "cannot be parsed; expected redis://host:port[/db]",
+        )
+    })?;
+    Ok(SecretString::from(url))
+}
+
+fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(err(variable, format!("{other:?} is not true or false"))),
+    }
+}
+
+fn parse_number(
+    variable: &'static str,
+    value: Option<String>,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    let Some(text) = value else {
+        return Ok(default);
+    };
+    match text.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(err(
+            variable,
+            format!("{text:?} is not a positive whole number"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn nothing_set_means_embedded_development() {
+        let s = settings(&[]).unwrap();
+        assert!(s.is_sqlite());
+        assert!(s.redis_url.is_none());
+        assert!(s.graphiql);
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(s.session_ttl, Duration::from_secs(43200));
+    }
+
+    #[test]
+    fn production_turns_graphiql_off_by_default() {
+        let s = settings(&[("APP_ENV", "production")]).unwrap();
+        assert!(!s.graphiql);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable_and_hides_secrets() {
+        let cases = [
+            ("DATABASE_URL", "mysql://root:hunter2@db/x"),
+            ("DATABASE_URL", "not a url"),
+            ("REDIS_URL", "http://nope"),
+            ("BIND", "localhost"),
+            ("APP_ENV", "staging"),
+            ("LOG_FORMAT", "xml"),
+            ("SESSION_TTL_SECS", "-5"),
+            ("GRAPHIQL", "maybe"),
+            ("PUBLIC_URL", "ftp://x"),
+        ];
+        for (name, value) in cases {
+            let e = settings(&[(name, value)]).unwrap_err();
+            assert_eq!(e.variable, name);
+            assert!(!e.to_string().contains("hunter2"));
+        }
+    }
+}

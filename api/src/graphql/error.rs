@@ -1,0 +1,72 @@
+//! The one place where service errors become GraphQL errors with `extensions.code`.
+use crate::error::AppError;
+use async_graphql::{ErrorExtensions, Response};
+
+/// Stable machine-readable codes clients switch on.
+pub fn code(e: &AppError) -> &'static str {
+    match e {
+        AppError::Unauthenticated | AppError::InvalidCredentials | AppError::SessionExpired => {
+            "UNAUTHENTICATED"
+        }
+        AppError::Forbidden => "FORBIDDEN",
+        AppError::NotFound(_) => "NOT_FOUND",
+        AppError::InvalidInput(_) => "BAD_USER_INPUT",
+        AppError::EmailTaken | AppError::ProviderEmailTaken => "EMAIL_TAKEN",
+        AppError::WeakPassword(_) => "WEAK_PASSWORD",
+        AppError::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
+        AppError::Unexpected(_) => "INTERNAL",
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        if let AppError::Unexpected(cause) = self {
+            let error_id = uuid::Uuid::new_v4().to_string();
+            tracing::error!(error_id, error = ?cause, "unexpected error");
+            return async_graphql::Error::new(format!("Internal error; reference {error_id}."))
+                .extend_with(|_, ext| {
+                    ext.set("code", "INTERNAL");
+                    ext.set("errorId", error_id.clone());
+                });
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", code(self));
+            match self {
+                AppError::InvalidInput(i) => ext.set("field", i.field),
+                AppError::WeakPassword(w) => ext.set("suggestions", w.suggestions.clone()),
+                _ => {}
+            }
+        })
+    }
+}
+
+/// `.gql()` on a service result: the only way resolvers turn `AppError` into GraphQL.
+pub trait IntoGraphql<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> IntoGraphql<T> for Result<T, AppError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.extend())
+    }
+}
+
+/// Gives every error that left the executor without a code one: request-level
+/// errors (syntax, validation, limits) are the caller's, resolver errors are ours.
+pub fn ensure_codes(response: &mut Response) {
+    for error in &mut response.errors {
+        let ext = error.extensions.get_or_insert_with(Default::default);
+        if ext.get("code").is_none() {
+            let code = if error.path.is_empty() {
+                "BAD_USER_INPUT"
+            } else {
+                "INTERNAL"
+            };
+            if code == "INTERNAL" {
+                tracing::error!(message = %error.message, "resolver error without a code");
+                error.message = "Internal error.".to_owned();
+            }
+            ext.set("code", code);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+use crate::graphql::context::{ip, provider, state};
+use crate::graphql::error::IntoGraphql;
+use crate::graphql::types::{Provider, SignInInput, SignInPayload};
+use crate::service::auth;
+use async_graphql::{Context, Object};
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Signs a provider in; send the returned token as `Authorization: Bearer <token>`.
+    async fn sign_in(
+        &self,
+        ctx: &Context<'_>,
+        input: SignInInput,
+    ) -> async_graphql::Result<SignInPayload> {
+        let signed = auth::sign_in(state(ctx)?, &input.email, input.password.into(), ip(ctx))
+            .await
+            .gql()?;
+        Ok(SignInPayload {
+            token: signed.token,
+            expires_at: signed.expires_at,
+            provider: Provider(signed.provider),
+        })
+    }
+
+    /// Ends the current session; its token stops working at once.
+    async fn sign_out(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let actor = provider(ctx)?;
+        auth::sign_out(state(ctx)?, &actor, ip(ctx)).await.gql()?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,24 @@
+use crate::graphql::context::{state, viewer};
+use crate::graphql::error::IntoGraphql;
+use crate::graphql::types::{Provider, Viewer};
+use crate::service::{providers, sessions};
+use async_graphql::{Context, Object};
+
+#[derive(Default)]
+pub struct MeQuery;
+
+#[Object]
+impl MeQuery {
+    /// The signed-in provider or client; null without a valid session.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Viewer>> {
+        match viewer(ctx)? {
+            sessions::Viewer::Provider(actor) => {
+                let p = providers::provider(&state(ctx)?.db, actor.provider_id)
+                    .await
+                    .gql()?;
+                Ok(Some(Viewer::Provider(Provider(p))))
+            }
+            sessions::Viewer::Anonymous | sessions::Viewer::Expired => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Provider sign-in and sign-out.
+use crate::error::AppError;
+use crate::service::audit::{self, Actor, AuditEntry};
+use crate::service::sessions::{self, ProviderActor};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use entity::provider;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use secrecy::SecretString;
+
+/// A successful sign-in: the token is shown to the caller once and stored only hashed.
+pub struct SignedIn {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub provider: provider::Model,
+}
+
+/// Signs a provider in. Unknown email and wrong password give the same error after
+/// the same argon2 work, so the answer does not reveal who has an account.
+#[tracing::instrument(skip(state, password), fields(ip = ip.as_deref()))]
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+    ip: Option<String>,
+) -> Result<SignedIn, AppError> {
+    let normalized = email.trim().to_lowercase();
+    let found = provider::Entity::find()
+        .filter(provider::Column::Email.eq(normalized))
+        .one(&state.db)
+        .await?;
+    let stored = found.as_ref().map(|p| p.password_hash.clone());
+    let ok = state.passwords.verify(password, stored).await?;
+    let Some(provider) = found else {
+        return Err(AppError::InvalidCredentials);
+    };
+    let entry = |action| AuditEntry {
+        organization_id: provider.organization_id,
+        actor: Actor::Provider(provider.id),
+        action,
+        client_id: None,
+        detail: None,
+        ip: ip.clone(),
+    };
+    if !ok {
+        audit::record(&state.db, entry("provider.sign_in_failed")).await?;
+        return Err(AppError::InvalidCredentials);
+    }
+    let txn = state.db.begin().await?;
+    let (token, expires_at) =
+        sessions::create_for_provider(&txn, provider.id, state.settings.session_ttl).await?;
+    audit::record(&txn, entry("provider.signed_in")).await?;
+    txn.commit().await?;
+    Ok(SignedIn {
+        token: token.expose().to_owned(),
+        expires_at,
+        provider,
+    })
+}
+
+/// Ends the caller's session.
+#[tracing::instrument(skip(state))]
+pub async fn sign_out(
+    state: &AppState,
+    actor: &ProviderActor,
+    ip: Option<String>,
+) -> Result<(), AppError> {
+    let txn = state.db.begin().await?;
+    sessions::revoke(&txn, actor.session_id).await?;
+    audit::record(
+        &txn,
+        AuditEntry {
+            organization_id: actor.organization_id,
+            actor: Actor::Provider(actor.provider_id),
+            action: "provider.signed_out",
+            client_id: None,
+            detail: None,
+            ip,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! Creating, finding and listing a practice's clients; always scoped to the
+//! caller's organization, so another practice's client looks like a missing one.
+use crate::domain::{ClientCursor, EmailAddress, PersonName};
+use crate::error::{AppError, unique_violation_as};
+use crate::service::audit::{self, Actor, AuditEntry};
+use crate::service::sessions::ProviderActor;
+use crate::state::AppState;
+use chrono::Utc;
+use entity::client;
+use sea_orm::sea_query::{Condition, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+/// A client to create; every field already validated.
+pub struct NewClient {
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub email: Option<EmailAddress>,
+}
+
+/// One page of clients.
+pub struct ClientPage {
+    pub clients: Vec<client::Model>,
+    pub has_next_page: bool,
+    pub total_count: u64,
+}
+
+/// Page size when the caller gives none, and the most one page may hold.
+pub const DEFAULT_PAGE: u64 = 20;
+pub const MAX_PAGE: u64 = 100;
+
+/// The cursor of a client in the list order.
+pub fn cursor_of(c: &client::Model) -> ClientCursor {
+    ClientCursor {
+        sort_key: c.sort_key.clone(),
+        id: c.id,
+    }
+}
+
+fn sort_key(first: &str, last: &str) -> String {
+    format!("{}\u{1f}{}", last.to_lowercase(), first.to_lowercase())
+}
+
+fn search_text(first: &str, last: &str, email: Option<&str>) -> String {
+    format!("{first} {last} {}", email.unwrap_or_default()).to_lowercase()
+}
+
+/// Creates a client in the actor's organization and records it in the audit trail.
+#[tracing::instrument(skip_all, fields(org = %actor.organization_id))]
+pub async fn create_client(
+    state: &AppState,
+    actor: &ProviderActor,
+    new: NewClient,
+    ip: Option<String>,
+) -> Result<client::Model, AppError> {
+    let now = Utc::now();
+    let (first, last) = (new.first_name.into_inner(), new.last_name.into_inner());
+    let email = new.email.as_ref().map(|e| e.as_str().to_owned());
+    let txn = state.db.begin().await?;
+    let created = client::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(actor.organization_id),
+        sort_key: Set(sort_key(&first, &last)),
+        search_text: Set(search_text(&first, &last, email.as_deref())),
+        first_name: Set(first),
+        last_name: Set(last),
+        email_normalized: Set(new.email.as_ref().map(EmailAddress::normalized)),
+        email: Set(email),
+        password_hash: Set(None),
+        must_change_password: Set(false),
+        activated_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| unique_violation_as(e, AppError::EmailTaken))?;
+    let entry = AuditEntry {
+        organization_id: actor.organization_id,
+        actor: Actor::Provider(actor.provider_id),
+        action: "client.created",
+        client_id: Some(created.id),
+        detail: new
+            .email
+            .as_ref()
+            .map(|e| format!("with email at {}", e.domain())),
+        ip,
+    };
+    audit::record(&txn, entry).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// The client with `id` in the actor's organization, or `None` (missing or foreign).
+pub async fn find_client(
+    db: &DatabaseConnection,
+    actor: &ProviderActor,
+    id: Uuid,
+) -> Result<Option<client::Model>, AppError> {
+    Ok(client::Entity::find_by_id(id)
+        .filter(client::Column::OrganizationId.eq(actor.organization_id))
+        .one(db)
+        .await?)
+}
+
+/// Lists the actor's clients by last then first name, `first` after `after`,
+/// keeping those whose name or email contains every word of `search`.
+pub async fn list_clients(
+    db: &DatabaseConnection,
+    actor: &ProviderActor,
+    first: u64,
+    after: Option<ClientCursor>,
+    search: Option<&str>,
+) -> Result<ClientPage, AppError> {
+    let mut filter = Condition::all().add(client::Column::OrganizationId.eq(actor.organization_id));
+    for word in search.unwrap_or_default().split_whitespace().take(8) {
+        filter = filter.add(client::Column::SearchText.like(contains(word)));
+    }
+    let total_count = client::Entity::find()
+        .filter(filter.clone())
+        .count(db)
+        .await?;
+    if let Some(after) = after {
+        filter = filter.add(
+            Condition::any()
+                .add(client::Column::SortKey.gt(after.sort_key.clone()))
+                .add(
+                    Condition::all()
+                        .add(client::Column::SortKey.eq(after.sort_key))
+                        .add(client::Column::Id.gt(after.id)),
+                ),
+        );
+    }
+    let mut clients = client::Entity::find()
+        .filter(filter)
+        .order_by_asc(client::Column::SortKey)
+        .order_by_asc(client::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let has_next_page = clients.len() as u64 > first;
+    clients.truncate(first as usize);
+    Ok(ClientPage {
+        clients,
+        has_next_page,
+        total_count,
+    })
+}
+
+/// A LIKE pattern matching `word` anywhere, with LIKE's wildcards taken literally.
+fn contains(word: &str) -> LikeExpr {
+    let escaped: String = word
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}

@@ -1,0 +1,26 @@
+//! Database migrations, one table per file; they run on PostgreSQL and SQLite alike.
+//! Foreign keys are declared in `create_table` because SQLite cannot add them later.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_organization;
+mod m20261124_000002_create_provider;
+mod m20261124_000003_create_client;
+mod m20261124_000004_create_session;
+mod m20261124_000005_create_audit_event;
+
+/// All migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_organization::Migration),
+            Box::new(m20261124_000002_create_provider::Migration),
+            Box::new(m20261124_000003_create_client::Migration),
+            Box::new(m20261124_000004_create_session::Migration),
+            Box::new(m20261124_000005_create_audit_event::Migration),
+        ]
+    }
+}

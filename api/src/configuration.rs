@@ -137,7 +137,7 @@ impl Settings {
             limits: GraphqlLimits {
                 max_body_bytes: number("GRAPHQL_MAX_BODY_BYTES", 64 * 1024)? as usize,
                 max_depth: number("GRAPHQL_MAX_DEPTH", 12)? as usize,
-                max_complexity: number("GRAPHQL_MAX_COMPLEXITY", 1000)? as usize,
+                max_complexity: number("GRAPHQL_MAX_COMPLEXITY", 5000)? as usize,
                 max_aliases: number("GRAPHQL_MAX_ALIASES", 30)? as usize,
                 max_batch: number("GRAPHQL_MAX_BATCH", 10)? as usize,
             },

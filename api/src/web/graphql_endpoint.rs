@@ -51,6 +51,25 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// A JSON object with a string `query`, or an array of them. serde alone would also
+/// take `[]` or `[1]` as a request (structs deserialize from sequences).
+fn parse_request(bytes: &[u8]) -> Option<BatchRequest> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let is_operation = |v: &serde_json::Value| v.get("query").is_some_and(|q| q.is_string());
+    match value {
+        serde_json::Value::Object(_) if is_operation(&value) => {
+            serde_json::from_value(value).ok().map(BatchRequest::Single)
+        }
+        serde_json::Value::Array(items) if items.iter().all(is_operation) => items
+            .into_iter()
+            .map(serde_json::from_value)
+            .collect::<Result<Vec<_>, _>>()
+            .ok()
+            .map(BatchRequest::Batch),
+        _ => None,
+    }
+}
+
 /// Executes a single operation or a batch.
 #[handler]
 pub async fn execute(
@@ -88,15 +107,12 @@ pub async fn execute(
             );
         }
     };
-    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
-        Ok(b) => b,
-        Err(_) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                "The body is not a GraphQL request: expected JSON like {\"query\": \"...\"}.",
-            );
-        }
+    let Some(batch) = parse_request(&bytes) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "The body is not a GraphQL request: expected JSON like {\"query\": \"...\"}.",
+        );
     };
     if let BatchRequest::Batch(items) = &batch
         && (items.is_empty() || items.len() > limits.max_batch)

@@ -169,10 +169,19 @@ impl Drop for Serving {
 }
 
 /// Starts `portal serve` with `BIND=127.0.0.1:0` and reads the URL it prints.
-fn serve(dir: &std::path::Path) -> (Serving, String, Vec<String>) {
+fn serve(
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (
+    Serving,
+    String,
+    Vec<String>,
+    Box<dyn Iterator<Item = String> + Send>,
+) {
     let mut child = portal(dir)
         .arg("serve")
         .env("BIND", "127.0.0.1:0")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -181,8 +190,8 @@ fn serve(dir: &std::path::Path) -> (Serving, String, Vec<String>) {
     let serving = Serving(child);
     let mut lines = Vec::new();
     let started = Instant::now();
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
+    let mut rest = BufReader::new(stdout).lines().map_while(Result::ok);
+    for line in rest.by_ref() {
         lines.push(line.clone());
         if line.starts_with("Create a provider") || started.elapsed() > Duration::from_secs(60) {
             break;
@@ -193,7 +202,7 @@ fn serve(dir: &std::path::Path) -> (Serving, String, Vec<String>) {
         .find_map(|l| l.strip_prefix("portal-access listening on "))
         .expect("serve prints its address")
         .to_owned();
-    (serving, url, lines)
+    (serving, url, lines, Box::new(rest))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,48 +219,86 @@ async fn serve_runs_embedded_with_nothing_set_and_a_cli_provider_can_sign_in() {
         dir.path().join("portal.db").exists(),
         "default SQLite file in the working directory"
     );
-    let (_serving, url, lines) = serve(dir.path());
+    let (_serving, url, lines, _) = serve(dir.path(), &[]);
     assert!(lines.iter().any(|l| l.contains("/graphiql")), "{lines:?}");
     assert!(
         lines.iter().any(|l| l.contains("Embedded mode")),
         "{lines:?}"
     );
-    let http = reqwest::Client::new();
-    let graphiql = http.get(format!("{url}/graphiql")).send().await.unwrap();
+    let graphiql = reqwest::get(format!("{url}/graphiql")).await.unwrap();
     assert_eq!(graphiql.status(), 200);
-    let gql = |query: &'static str, token: Option<String>| {
-        let mut req = http
-            .post(format!("{url}/graphql"))
-            .json(&serde_json::json!({ "query": query }));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        async move {
-            req.send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let signed = gql(
-        r#"mutation { signIn(input: {email: "doc@sunrise.test", password: "correct horse battery staple tuba"}) { token } }"#,
-        None,
-    )
-    .await;
-    let token = signed["data"]["signIn"]["token"]
+    let token = sign_in(&url, PASSWORD).await["data"]["signIn"]["token"]
         .as_str()
         .expect("signed in")
         .to_owned();
-    let created = gql(
+    let created = post(
+        &url,
         r#"mutation { createClient(input: {firstName: "Jane", lastName: "Doe", email: "jane@example.com"}) { client { id } } }"#,
-        Some(token.clone()),
+        Some(&token),
     )
     .await;
     assert!(created["errors"].is_null(), "{created}");
-    let listed = gql("{ clients { totalCount } }", Some(token)).await;
+    let listed = post(&url, "{ clients { totalCount } }", Some(&token)).await;
     assert_eq!(listed["data"]["clients"]["totalCount"], 1);
+}
+
+async fn post(url: &str, query: &str, token: Option<&str>) -> serde_json::Value {
+    let mut req = reqwest::Client::new()
+        .post(format!("{url}/graphql"))
+        .json(&serde_json::json!({ "query": query }));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.unwrap().json().await.unwrap()
+}
+
+async fn sign_in(url: &str, password: &str) -> serde_json::Value {
+    let query = format!(
+        r#"mutation {{ signIn(input: {{email: "doc@sunrise.test", password: "{password}"}}) {{ token }} }}"#
+    );
+    post(url, &query, None).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_request_ids_and_never_a_password_or_token() {
+    let dir = tempfile::tempdir().unwrap();
+    create_provider(dir.path());
+    let (serving, url, _, rest) =
+        serve(dir.path(), &[("LOG_FORMAT", "json"), ("RUST_LOG", "debug")]);
+    // Drain the log pipe concurrently so a chatty server never blocks on it.
+    let reader = std::thread::spawn(move || rest.collect::<Vec<String>>());
+    let wrong = "wrong-password-marker-7f3a9c";
+    assert!(sign_in(&url, wrong).await["errors"].is_array());
+    let token = sign_in(&url, PASSWORD).await["data"]["signIn"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(&url, "{ clients { totalCount } }", Some(&token)).await;
+    post(&url, "mutation { signOut }", Some(&token)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(serving);
+    let logs = reader.join().unwrap();
+    let json_lines: Vec<serde_json::Value> = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        json_lines.len() >= 4,
+        "JSON log lines expected, got {logs:?}"
+    );
+    let finished: Vec<_> = json_lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "request finished")
+        .collect();
+    assert!(finished.len() >= 4, "{logs:?}");
+    assert!(
+        finished.iter().all(|l| l["span"]["request_id"].is_string()),
+        "{finished:?}"
+    );
+    let all = logs.join("\n");
+    for secret in [PASSWORD, wrong, token.as_str(), &token[4..]] {
+        assert!(!all.contains(secret), "a secret reached the log");
+    }
 }
 
 #[test]

@@ -258,3 +258,37 @@ async fn client_operations_need_a_provider_session(backend: Backend) {
         assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{query}");
     }
 }
+
+on_both_databases!(an_unexpected_failure_answers_internal_with_an_id_and_writes_nothing);
+
+async fn an_unexpected_failure_answers_internal_with_an_id_and_writes_nothing(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app(backend).await;
+    let p = app.signed_in_provider("Sunrise").await;
+    // The audit write fails after the client row is inserted in the same transaction.
+    app.state
+        .db
+        .execute_unprepared("DROP TABLE audit_event")
+        .await
+        .unwrap();
+    let body = app
+        .create_client(&p.token, "Jane", "Doe", Some("jane@example.com"))
+        .await;
+    assert_eq!(error_code(&body), Some("INTERNAL"));
+    let error_id = body["errors"][0]["extensions"]["errorId"]
+        .as_str()
+        .expect("errorId");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains(error_id));
+    assert!(
+        !message.to_lowercase().contains("audit") && !message.to_lowercase().contains("table"),
+        "{message}"
+    );
+    let list = app
+        .graphql("{ clients { totalCount } }", json!({}), Some(&p.token))
+        .await;
+    assert_eq!(
+        list["data"]["clients"]["totalCount"], 0,
+        "the client insert was rolled back"
+    );
+}

@@ -6,7 +6,6 @@ use crate::startup::{self, Application};
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use std::io::BufRead;
-use std::time::Duration;
 
 /// portal-access: invite clients to the client portal and get them signed in.
 #[derive(Parser, Debug)]
@@ -80,12 +79,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-const MAINTENANCE_EVERY: Duration = Duration::from_secs(15 * 60);
-
 async fn serve(settings: Settings, no_worker: bool) -> anyhow::Result<()> {
     let embedded = settings.is_sqlite() && settings.redis_url.is_none();
     let graphiql = settings.graphiql;
-    let app = Application::build(settings).await?;
+    if embedded && no_worker {
+        eprintln!(
+            "warning: embedded mode keeps its email queue in this process; with --no-worker no email is sent"
+        );
+    }
+    let options = startup::Options {
+        worker: !no_worker,
+        ..Default::default()
+    };
+    let app = Application::build_with(settings, options).await?;
     let url = format!("http://{}:{}", app.state().settings.bind.ip(), app.port());
     println!("portal-access listening on {url}");
     if graphiql {
@@ -97,22 +103,20 @@ async fn serve(settings: Settings, no_worker: bool) -> anyhow::Result<()> {
             "Create a provider to sign in with:\n  portal create-provider --organization \"My Practice\" --email you@example.com --name \"Your Name\""
         );
     }
-    if !no_worker {
-        let db = app.state().db.clone();
-        tokio::spawn(jobs::maintenance::run(
-            db,
-            MAINTENANCE_EVERY,
-            startup::shutdown_signal(),
-        ));
-    }
     app.run_until_stopped().await?;
     Ok(())
 }
 
 async fn worker(settings: Settings) -> anyhow::Result<()> {
-    let state = startup::build_state(settings).await?;
+    if settings.redis_url.is_none() {
+        eprintln!(
+            "warning: without REDIS_URL this worker cannot see jobs pushed by `portal serve`; it only sweeps the outbox"
+        );
+    }
+    let built = startup::build_state(settings, jobs::clock::system()).await?;
+    let worker = startup::email_worker(&built.state, built.backend)?;
     tracing::info!("worker started");
-    jobs::maintenance::run(state.db, MAINTENANCE_EVERY, startup::shutdown_signal()).await;
+    worker.run(startup::shutdown_signal()).await;
     Ok(())
 }
 
@@ -147,7 +151,9 @@ async fn create_provider(settings: Settings, args: CreateProviderArgs) -> anyhow
         let advice = e.suggestions.join(" ");
         anyhow::anyhow!("password refused: {} {advice}", e.message)
     })?;
-    let state = startup::build_state(settings).await?;
+    let state = startup::build_state(settings, jobs::clock::system())
+        .await?
+        .state;
     let (org, provider) = providers::create_provider(
         &state.db,
         &state.passwords,

@@ -1,6 +1,16 @@
 //! The one error type services return; `graphql::error` maps it to `extensions.code`.
 use crate::domain::{InvalidInput, WeakPassword};
+use chrono::{DateTime, Utc};
 use sea_orm::{DbErr, SqlErr};
+
+/// Why an account link cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProblem {
+    Expired,
+    Used,
+    Superseded,
+    Invalid,
+}
 
 /// Everything a service can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +33,26 @@ pub enum AppError {
     ProviderEmailTaken,
     #[error(transparent)]
     WeakPassword(#[from] WeakPassword),
+    #[error("This client has no email address; add one first.")]
+    ClientHasNoEmail,
+    #[error(
+        "{field}: did you mean {suggestion}? Set confirmUnusualDomain to use the address as typed."
+    )]
+    LikelyTypo {
+        field: &'static str,
+        suggestion: String,
+    },
+    #[error(
+        "Too many emails sent to this client recently; the next one is possible at {next_available_at}."
+    )]
+    RateLimited {
+        next_available_at: DateTime<Utc>,
+        retry_after_seconds: i64,
+    },
+    #[error("{}", link_message(.0))]
+    Link(LinkProblem),
+    #[error("Change your password first.")]
+    PasswordChangeRequired,
     #[error("{0} is unavailable right now; try again shortly.")]
     ServiceUnavailable(&'static str),
     #[error(transparent)]
@@ -46,5 +76,20 @@ pub fn unique_violation_as(e: DbErr, taken: AppError) -> AppError {
     match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => taken,
         _ => e.into(),
+    }
+}
+
+fn link_message(problem: &LinkProblem) -> &'static str {
+    match problem {
+        LinkProblem::Expired => {
+            "This link has expired. Ask the practice to send a new one, or use \"Forgot password\"."
+        }
+        LinkProblem::Used => {
+            "This link was already used. Sign in with your password, or use \"Forgot password\"."
+        }
+        LinkProblem::Superseded => {
+            "A newer link was sent, or the password was set another way. Use the newest email, or sign in."
+        }
+        LinkProblem::Invalid => "This link is not valid. Check that it was copied completely.",
     }
 }

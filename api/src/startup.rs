@@ -3,8 +3,15 @@
 use crate::configuration::{AppEnv, Settings};
 use crate::graphql::build_schema;
 use crate::service::passwords::Passwords;
+use crate::service::resend_cap::{InProcessLimiter, ResendLimiter, Window};
+use crate::service::resend_cap_redis::RedisLimiter;
 use crate::state::AppState;
 use crate::web::{self, WebState};
+use jobs::clock::SharedClock;
+use jobs::deliver_email::{Deliverer, DeliveryConfig};
+use jobs::mailer::Mailer;
+use jobs::queue::WorkerBackend;
+use jobs::worker::Worker;
 use migration::{Migrator, MigratorTrait};
 use poem::Server;
 use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
@@ -67,44 +74,146 @@ fn without_secrets(message: &str) -> String {
         .join(" ")
 }
 
+/// What `build_state` makes: the shared state and the queue's consumer end.
+pub struct Built {
+    pub state: AppState,
+    pub backend: WorkerBackend,
+}
+
 /// The state every part of the service shares, built from settings.
-pub async fn build_state(settings: Settings) -> Result<AppState, StartupError> {
+pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<Built, StartupError> {
     let db = connect_database(&settings).await?;
     if settings.run_migrations {
         migrate(&db).await?;
     }
-    let redis = match &settings.redis_url {
-        None => None,
-        Some(url) => Some(redis::Client::open(url.expose_secret()).map_err(|_| {
-            crate::configuration::ConfigError {
-                variable: "REDIS_URL",
-                message: "cannot be parsed".into(),
-            }
-        })?),
-    };
     let passwords = tokio::task::spawn_blocking(Passwords::new)
         .await
         .map_err(|e| StartupError::Database(format!("start-up task failed: {e}")))?;
-    Ok(AppState {
+    let email = &settings.email;
+    let window = Window {
+        limit: email.resend_limit,
+        length: email.resend_window,
+    };
+    let (redis, limiter, queue, backend): (_, Arc<dyn ResendLimiter>, _, _) =
+        match &settings.redis_url {
+            None => {
+                let (queue, backend) = jobs::queue::memory();
+                (
+                    None,
+                    Arc::new(InProcessLimiter::new(window)),
+                    queue,
+                    backend,
+                )
+            }
+            Some(url) => {
+                let client = redis::Client::open(url.expose_secret())
+                    .map_err(|_| config_error("REDIS_URL", "cannot be parsed"))?;
+                // Lazy: the API starts (and answers SERVICE_UNAVAILABLE) while Redis is down.
+                let conn = redis::aio::ConnectionManager::new_lazy_with_config(
+                    client.clone(),
+                    redis_connection_config(),
+                )
+                .map_err(|e| config_error("REDIS_URL", &e.to_string()))?;
+                let prefix = &email.redis_key_prefix;
+                let (queue, backend) = jobs::queue::redis(conn.clone(), prefix);
+                let limiter = RedisLimiter::new(conn, window, prefix);
+                (Some(client), Arc::new(limiter), queue, backend)
+            }
+        };
+    let state = AppState {
         db,
         redis,
         settings: Arc::new(settings),
         passwords,
+        clock,
+        limiter,
+        queue,
+    };
+    Ok(Built { state, backend })
+}
+
+fn config_error(variable: &'static str, message: &str) -> StartupError {
+    StartupError::Config(crate::configuration::ConfigError {
+        variable,
+        message: message.to_owned(),
     })
+}
+
+/// Short timeouts and few retries: a request waits at most a couple of seconds for
+/// Redis before the answer is SERVICE_UNAVAILABLE.
+fn redis_connection_config() -> redis::aio::ConnectionManagerConfig {
+    redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(500))
+}
+
+/// The email worker for `state`, consuming `backend`.
+pub fn email_worker(state: &AppState, backend: WorkerBackend) -> Result<Worker, StartupError> {
+    let email = &state.settings.email;
+    let mailer = Mailer::from_url(email.smtp_url.expose_secret())
+        .map_err(|m| config_error("SMTP_URL", &m))?;
+    let config = DeliveryConfig {
+        public_url: state.settings.public_url.clone(),
+        mail_from: email.mail_from.clone(),
+        reset_link_ttl: email.reset_link_ttl,
+        max_attempts: email.max_attempts,
+        retry_base: email.retry_base,
+        lease: Duration::from_secs(60),
+    };
+    Ok(Worker {
+        deliverer: Arc::new(Deliverer {
+            db: state.db.clone(),
+            mailer,
+            clock: state.clock.clone(),
+            config,
+        }),
+        backend,
+        queue: state.queue.clone(),
+        sweep_grace: email.sweep_grace,
+    })
+}
+
+/// Choices made by the caller rather than the environment.
+pub struct Options {
+    /// Run the email worker in this process (`serve` without `--no-worker`).
+    pub worker: bool,
+    pub clock: SharedClock,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            clock: jobs::clock::system(),
+        }
+    }
 }
 
 /// A bound, ready-to-run HTTP service.
 pub struct Application {
     port: u16,
     state: AppState,
+    worker: Option<Worker>,
     server: Server<std::convert::Infallible, poem::listener::BoxAcceptor>,
 }
 
 impl Application {
-    /// Connects, migrates and binds `BIND` (port 0 picks a free port).
+    /// Connects, migrates and binds `BIND` (port 0 picks a free port), with the
+    /// email worker in-process.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with(settings, Options::default()).await
+    }
+
+    /// Like [`Application::build`], with the caller's choices.
+    pub async fn build_with(settings: Settings, options: Options) -> Result<Self, StartupError> {
         let bind = settings.bind;
-        let state = build_state(settings).await?;
+        let Built { state, backend } = build_state(settings, options.clock).await?;
+        let worker = match options.worker {
+            true => Some(email_worker(&state, backend)?),
+            false => None,
+        };
         let acceptor =
             TcpListener::bind(bind)
                 .into_acceptor()
@@ -122,6 +231,7 @@ impl Application {
         Ok(Self {
             port,
             state,
+            worker,
             server,
         })
     }
@@ -136,19 +246,38 @@ impl Application {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then drains requests for up to 10 s.
+    /// Serves until `shutdown` resolves, then drains requests for up to 10 s and
+    /// stops the worker.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-        let settings = &self.state.settings;
+        let Self {
+            state,
+            worker,
+            server,
+            ..
+        } = self;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let worker = worker.map(|w| {
+            let mut rx = stop_rx.clone();
+            tokio::spawn(w.run(async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }))
+        });
+        let settings = &state.settings;
         let introspection = settings.app_env == AppEnv::Development;
-        let schema = build_schema(Some(self.state.clone()), &settings.limits, introspection);
+        let schema = build_schema(Some(state.clone()), &settings.limits, introspection);
         crate::web::health_recorder();
         let routes = web::routes(WebState {
-            app: self.state.clone(),
+            app: state.clone(),
             schema,
         });
-        self.server
+        let served = server
             .run_with_graceful_shutdown(routes, shutdown, Some(Duration::from_secs(10)))
-            .await
+            .await;
+        let _ = stop_tx.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        served
     }
 
     /// Serves until the process gets Ctrl-C or SIGTERM.

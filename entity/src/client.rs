@@ -21,6 +21,9 @@ pub struct Model {
     /// Lower-cased "first last email" that `clients(search:)` matches against.
     pub search_text: String,
     pub activated_at: Option<DateTimeUtc>,
+    /// Bumped by every change that makes queued link emails stale (new link, email
+    /// change, password set); a delivery carries the generation it was queued under.
+    pub link_generation: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -5,6 +5,9 @@ use entity::session;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use std::time::Duration;
 
+/// How often housekeeping runs.
+pub const EVERY: Duration = Duration::from_secs(600);
+
 /// How long an expired session is kept before it is deleted.
 pub const EXPIRED_SESSION_GRACE: Duration = Duration::from_secs(24 * 3600);
 

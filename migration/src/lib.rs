@@ -8,6 +8,9 @@ mod m20261124_000002_create_provider;
 mod m20261124_000003_create_client;
 mod m20261124_000004_create_session;
 mod m20261124_000005_create_audit_event;
+mod m20261125_000006_add_client_link_generation;
+mod m20261125_000007_create_account_link;
+mod m20261125_000008_create_email_delivery;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -21,6 +24,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_create_client::Migration),
             Box::new(m20261124_000004_create_session::Migration),
             Box::new(m20261124_000005_create_audit_event::Migration),
+            Box::new(m20261125_000006_add_client_link_generation::Migration),
+            Box::new(m20261125_000007_create_account_link::Migration),
+            Box::new(m20261125_000008_create_email_delivery::Migration),
         ]
     }
 }

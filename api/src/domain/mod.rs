@@ -4,13 +4,14 @@ mod cursor;
 mod email;
 mod name;
 mod password;
-mod token;
+mod typo;
 
 pub use cursor::ClientCursor;
 pub use email::EmailAddress;
+pub use jobs::token::{LinkToken, SessionToken};
 pub use name::PersonName;
 pub use password::{NewPassword, WeakPassword};
-pub use token::SessionToken;
+pub use typo::suggestion as typo_suggestion;
 
 /// Why a user-supplied value was refused; the message is safe to show back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

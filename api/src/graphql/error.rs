@@ -1,5 +1,5 @@
 //! The one place where service errors become GraphQL errors with `extensions.code`.
-use crate::error::AppError;
+use crate::error::{AppError, LinkProblem};
 use async_graphql::{ErrorExtensions, Response};
 
 /// Stable machine-readable codes clients switch on.
@@ -14,6 +14,14 @@ pub fn code(e: &AppError) -> &'static str {
         AppError::EmailTaken | AppError::ProviderEmailTaken => "EMAIL_TAKEN",
         AppError::WeakPassword(_) => "WEAK_PASSWORD",
         AppError::ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
+        AppError::ClientHasNoEmail => "CLIENT_HAS_NO_EMAIL",
+        AppError::LikelyTypo { .. } => "BAD_USER_INPUT",
+        AppError::RateLimited { .. } => "RATE_LIMITED",
+        AppError::PasswordChangeRequired => "FORBIDDEN",
+        AppError::Link(LinkProblem::Expired) => "LINK_EXPIRED",
+        AppError::Link(LinkProblem::Used) => "LINK_USED",
+        AppError::Link(LinkProblem::Superseded) => "LINK_SUPERSEDED",
+        AppError::Link(LinkProblem::Invalid) => "LINK_INVALID",
         AppError::Unexpected(_) => "INTERNAL",
     }
 }
@@ -34,6 +42,18 @@ impl ErrorExtensions for AppError {
             match self {
                 AppError::InvalidInput(i) => ext.set("field", i.field),
                 AppError::WeakPassword(w) => ext.set("suggestions", w.suggestions.clone()),
+                AppError::LikelyTypo { field, suggestion } => {
+                    ext.set("field", *field);
+                    ext.set("suggestion", suggestion.clone());
+                }
+                AppError::RateLimited {
+                    next_available_at,
+                    retry_after_seconds,
+                } => {
+                    ext.set("retryAfterSeconds", *retry_after_seconds);
+                    ext.set("nextAvailableAt", next_available_at.to_rfc3339());
+                }
+                AppError::PasswordChangeRequired => ext.set("reason", "PASSWORD_CHANGE_REQUIRED"),
                 _ => {}
             }
         })

@@ -47,8 +47,13 @@ pub async fn sign_in(
         return Err(AppError::InvalidCredentials);
     }
     let txn = state.db.begin().await?;
-    let (token, expires_at) =
-        sessions::create_for_provider(&txn, provider.id, state.settings.session_ttl).await?;
+    let (token, expires_at) = sessions::create(
+        &txn,
+        sessions::Subject::Provider(provider.id),
+        state.settings.session_ttl,
+        state.clock.now(),
+    )
+    .await?;
     audit::record(&txn, entry("provider.signed_in")).await?;
     txn.commit().await?;
     Ok(SignedIn {

@@ -3,10 +3,10 @@
 use crate::domain::{ClientCursor, EmailAddress, PersonName};
 use crate::error::{AppError, unique_violation_as};
 use crate::service::audit::{self, Actor, AuditEntry};
+use crate::service::outbox;
 use crate::service::sessions::ProviderActor;
 use crate::state::AppState;
-use chrono::Utc;
-use entity::client;
+use entity::{client, email_delivery};
 use sea_orm::sea_query::{Condition, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -19,6 +19,14 @@ pub struct NewClient {
     pub first_name: PersonName,
     pub last_name: PersonName,
     pub email: Option<EmailAddress>,
+    /// Queue the welcome email (R1); ignored without an email.
+    pub send_invite: bool,
+}
+
+/// A created client and its invite, if one was queued.
+pub struct Created {
+    pub client: client::Model,
+    pub invite: Option<email_delivery::Model>,
 }
 
 /// One page of clients.
@@ -40,11 +48,11 @@ pub fn cursor_of(c: &client::Model) -> ClientCursor {
     }
 }
 
-fn sort_key(first: &str, last: &str) -> String {
+pub(crate) fn sort_key(first: &str, last: &str) -> String {
     format!("{}\u{1f}{}", last.to_lowercase(), first.to_lowercase())
 }
 
-fn search_text(first: &str, last: &str, email: Option<&str>) -> String {
+pub(crate) fn search_text(first: &str, last: &str, email: Option<&str>) -> String {
     format!("{first} {last} {}", email.unwrap_or_default()).to_lowercase()
 }
 
@@ -55,8 +63,8 @@ pub async fn create_client(
     actor: &ProviderActor,
     new: NewClient,
     ip: Option<String>,
-) -> Result<client::Model, AppError> {
-    let now = Utc::now();
+) -> Result<Created, AppError> {
+    let now = state.clock.now();
     let (first, last) = (new.first_name.into_inner(), new.last_name.into_inner());
     let email = new.email.as_ref().map(|e| e.as_str().to_owned());
     let txn = state.db.begin().await?;
@@ -72,6 +80,7 @@ pub async fn create_client(
         password_hash: Set(None),
         must_change_password: Set(false),
         activated_at: Set(None),
+        link_generation: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -87,11 +96,34 @@ pub async fn create_client(
             .email
             .as_ref()
             .map(|e| format!("with email at {}", e.domain())),
-        ip,
+        ip: ip.clone(),
     };
     audit::record(&txn, entry).await?;
+    let invite = match (&created.email, new.send_invite) {
+        (Some(to), true) => {
+            let email = outbox::link_email(&created, to);
+            let delivery = outbox::enqueue(&txn, created.id, email, 0, now).await?;
+            let entry = AuditEntry {
+                organization_id: actor.organization_id,
+                actor: Actor::Provider(actor.provider_id),
+                action: "email.invite_sent",
+                client_id: Some(created.id),
+                detail: Some(format!("to {}", outbox::masked(to))),
+                ip,
+            };
+            audit::record(&txn, entry).await?;
+            Some(delivery)
+        }
+        _ => None,
+    };
     txn.commit().await?;
-    Ok(created)
+    if let Some(invite) = &invite {
+        state.push_deliveries([invite.id]).await;
+    }
+    Ok(Created {
+        client: created,
+        invite,
+    })
 }
 
 /// The client with `id` in the actor's organization, or `None` (missing or foreign).

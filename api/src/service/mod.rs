@@ -2,7 +2,15 @@
 
 pub mod audit;
 pub mod auth;
+pub mod client_accounts;
+pub mod client_email;
 pub mod clients;
+pub mod deliveries;
+pub mod links;
+pub mod outbox;
 pub mod passwords;
 pub mod providers;
+pub mod resend;
+pub mod resend_cap;
+pub mod resend_cap_redis;
 pub mod sessions;

@@ -2,7 +2,8 @@
 use crate::domain::SessionToken;
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
-use entity::{provider, session};
+use entity::{client, provider, session};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use std::time::Duration;
 use uuid::Uuid;
@@ -15,6 +16,7 @@ pub enum Viewer {
     /// A token was presented but is unknown, expired or signed out.
     Expired,
     Provider(ProviderActor),
+    Client(ClientActor),
 }
 
 /// A signed-in provider and the session it came with.
@@ -25,20 +27,41 @@ pub struct ProviderActor {
     pub session_id: Uuid,
 }
 
-/// Stores a new session for `provider_id` and returns its token, shown once.
-pub async fn create_for_provider(
+/// A signed-in client and the session it came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientActor {
+    pub client_id: Uuid,
+    pub organization_id: Uuid,
+    pub session_id: Uuid,
+    /// Set by a provider: only `changePassword` (and `me`) work until it is cleared.
+    pub must_change_password: bool,
+}
+
+/// Whose session it is.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject {
+    Provider(Uuid),
+    Client(Uuid),
+}
+
+/// Stores a new session and returns its token, shown once.
+pub async fn create(
     conn: &impl ConnectionTrait,
-    provider_id: Uuid,
+    subject: Subject,
     ttl: Duration,
+    now: DateTime<Utc>,
 ) -> Result<(SessionToken, DateTime<Utc>), AppError> {
     let token = SessionToken::generate();
-    let now = Utc::now();
     let expires_at = now + chrono::Duration::from_std(ttl).map_err(anyhow::Error::from)?;
+    let (provider_id, client_id) = match subject {
+        Subject::Provider(id) => (Some(id), None),
+        Subject::Client(id) => (None, Some(id)),
+    };
     session::ActiveModel {
         id: Set(Uuid::now_v7()),
         token_hash: Set(token.hash()),
-        provider_id: Set(Some(provider_id)),
-        client_id: Set(None),
+        provider_id: Set(provider_id),
+        client_id: Set(client_id),
         created_at: Set(now),
         expires_at: Set(expires_at),
         revoked_at: Set(None),
@@ -50,7 +73,11 @@ pub async fn create_for_provider(
 
 /// Finds the viewer a presented token belongs to.
 #[tracing::instrument(skip_all)]
-pub async fn resolve(conn: &impl ConnectionTrait, presented: &str) -> Result<Viewer, AppError> {
+pub async fn resolve(
+    conn: &impl ConnectionTrait,
+    presented: &str,
+    now: DateTime<Utc>,
+) -> Result<Viewer, AppError> {
     let Some(token) = SessionToken::from_presented(presented) else {
         return Ok(Viewer::Expired);
     };
@@ -58,32 +85,55 @@ pub async fn resolve(conn: &impl ConnectionTrait, presented: &str) -> Result<Vie
         .filter(session::Column::TokenHash.eq(token.hash()))
         .one(conn)
         .await?;
-    let Some(s) = found.filter(|s| s.revoked_at.is_none() && s.expires_at > Utc::now()) else {
+    let Some(s) = found.filter(|s| s.revoked_at.is_none() && s.expires_at > now) else {
         return Ok(Viewer::Expired);
     };
-    let Some(provider_id) = s.provider_id else {
+    if let Some(provider_id) = s.provider_id {
+        let Some(p) = provider::Entity::find_by_id(provider_id).one(conn).await? else {
+            return Ok(Viewer::Expired);
+        };
+        return Ok(Viewer::Provider(ProviderActor {
+            provider_id: p.id,
+            organization_id: p.organization_id,
+            session_id: s.id,
+        }));
+    }
+    let client_id = s.client_id.unwrap_or_default();
+    let Some(c) = client::Entity::find_by_id(client_id).one(conn).await? else {
         return Ok(Viewer::Expired);
     };
-    let Some(p) = provider::Entity::find_by_id(provider_id).one(conn).await? else {
-        return Ok(Viewer::Expired);
-    };
-    Ok(Viewer::Provider(ProviderActor {
-        provider_id: p.id,
-        organization_id: p.organization_id,
+    Ok(Viewer::Client(ClientActor {
+        client_id: c.id,
+        organization_id: c.organization_id,
         session_id: s.id,
+        must_change_password: c.must_change_password,
     }))
 }
 
 /// Marks a session signed out; later requests with its token are `Expired`.
 pub async fn revoke(conn: &impl ConnectionTrait, session_id: Uuid) -> Result<(), AppError> {
     session::Entity::update_many()
-        .col_expr(
-            session::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::RevokedAt.is_null())
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// Signs a client out everywhere except `keep` (after a password change).
+pub async fn revoke_client_sessions(
+    conn: &impl ConnectionTrait,
+    client_id: Uuid,
+    keep: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64, AppError> {
+    let mut update = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(session::Column::ClientId.eq(client_id))
+        .filter(session::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        update = update.filter(session::Column::Id.ne(keep));
+    }
+    Ok(update.exec(conn).await?.rows_affected)
 }

@@ -122,7 +122,7 @@ pub async fn execute(
     }
     let viewer = match bearer(headers) {
         None => Viewer::Anonymous,
-        Some(token) => match sessions::resolve(&web.app.db, token).await {
+        Some(token) => match sessions::resolve(&web.app.db, token, web.app.clock.now()).await {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, "session look-up failed");

@@ -1,8 +1,10 @@
 use crate::graphql::context::{state, viewer};
 use crate::graphql::error::IntoGraphql;
-use crate::graphql::types::{Provider, Viewer};
+use crate::graphql::types::{ClientAccount, Provider, Viewer};
 use crate::service::{providers, sessions};
 use async_graphql::{Context, Object};
+use entity::client;
+use sea_orm::EntityTrait;
 
 #[derive(Default)]
 pub struct MeQuery;
@@ -17,6 +19,12 @@ impl MeQuery {
                     .await
                     .gql()?;
                 Ok(Some(Viewer::Provider(Provider(p))))
+            }
+            sessions::Viewer::Client(actor) => {
+                let c = client::Entity::find_by_id(actor.client_id)
+                    .one(&state(ctx)?.db)
+                    .await?;
+                Ok(c.map(|c| Viewer::ClientAccount(ClientAccount(c))))
             }
             sessions::Viewer::Anonymous | sessions::Viewer::Expired => Ok(None),
         }

@@ -1,10 +1,13 @@
 //! Query root, merged from one object per area.
 
 mod clients;
+mod links;
 mod me;
+
+pub use clients::parse_id;
 
 use async_graphql::MergedObject;
 
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(me::MeQuery, clients::ClientQuery);
+pub struct QueryRoot(me::MeQuery, clients::ClientQuery, links::LinkQuery);

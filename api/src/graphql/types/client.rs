@@ -1,6 +1,10 @@
 //! A client as providers see it.
+use super::delivery::{ActiveLink, EmailDelivery, ResendQuota};
+use crate::graphql::context::state;
+use crate::graphql::error::IntoGraphql;
+use crate::service::deliveries;
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::client;
 
@@ -32,12 +36,49 @@ impl Client {
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
+    /// ACTIVE once the client has a password (set through a link, by a provider or
+    /// by themselves).
     async fn status(&self) -> ClientStatus {
-        match (&self.0.email, self.0.activated_at) {
+        match (&self.0.email, &self.0.password_hash) {
             (_, Some(_)) => ClientStatus::Active,
             (None, None) => ClientStatus::NoEmail,
             (Some(_), None) => ClientStatus::Invited,
         }
+    }
+    /// Whether the client must change the password a provider set.
+    async fn must_change_password(&self) -> bool {
+        self.0.must_change_password
+    }
+    /// R5: link emails left in the sliding window; null when the limiter is unreachable.
+    async fn resend_quota(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ResendQuota>> {
+        let state = state(ctx)?;
+        match state.limiter.quota(self.0.id, state.clock.now()).await {
+            Ok(q) => Ok(Some(q.into())),
+            Err(e) => {
+                tracing::warn!(error = %e, "resend quota unavailable");
+                Ok(None)
+            }
+        }
+    }
+    /// The link that works right now, if any (never the token).
+    async fn active_link(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ActiveLink>> {
+        let state = state(ctx)?;
+        let link = deliveries::active_link(&state.db, self.0.id, state.clock.now())
+            .await
+            .gql()?;
+        Ok(link.map(ActiveLink::from))
+    }
+    /// R11: the client's emails, newest first, with their delivery status.
+    async fn email_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
+    ) -> async_graphql::Result<Vec<EmailDelivery>> {
+        let state = state(ctx)?;
+        let rows = deliveries::recent(&state.db, self.0.id, first as u64)
+            .await
+            .gql()?;
+        Ok(rows.into_iter().map(EmailDelivery).collect())
     }
     async fn activated_at(&self) -> Option<DateTime<Utc>> {
         self.0.activated_at
@@ -66,10 +107,18 @@ pub struct CreateClientInput {
     pub first_name: String,
     pub last_name: String,
     pub email: Option<String>,
+    /// Send the welcome email now (when an email is given). Default true.
+    #[graphql(default = true)]
+    pub send_invite: bool,
+    /// Use the email as typed even though its domain looks like a typo.
+    #[graphql(default = false)]
+    pub confirm_unusual_domain: bool,
 }
 
 /// The created client.
 #[derive(SimpleObject)]
 pub struct CreateClientPayload {
     pub client: Client,
+    /// The welcome email, queued; null when no email was given or sendInvite was false.
+    pub invite: Option<EmailDelivery>,
 }

@@ -1,11 +1,15 @@
 //! GraphQL object types; they wrap entities and expose only chosen fields.
 
+mod account;
 mod auth;
 mod client;
+mod delivery;
 mod viewer;
 
+pub use account::*;
 pub use auth::{SignInInput, SignInPayload};
 pub use client::{
     Client, ClientConnection, ClientConnectionExtra, CreateClientInput, CreateClientPayload,
 };
+pub use delivery::{EmailDelivery, LinkKind};
 pub use viewer::{Provider, Viewer};

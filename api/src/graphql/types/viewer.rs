@@ -41,8 +41,9 @@ impl Organization {
     }
 }
 
-/// The signed-in party; client sessions join this union with client sign-in.
+/// The signed-in party.
 #[derive(Union)]
 pub enum Viewer {
     Provider(Provider),
+    ClientAccount(super::account::ClientAccount),
 }

@@ -1,29 +1,56 @@
-//! Bearer tokens: 256 random bits shown once, stored only as a SHA-256 digest.
+//! Secret tokens (session bearer tokens, account-link tokens): 256 random bits shown
+//! once, stored only as a SHA-256 digest. Shared by the API and the worker, which
+//! mints link tokens at send time.
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+use std::marker::PhantomData;
 
-/// Prefix so leaked tokens are recognisable by secret scanners.
-const PREFIX: &str = "pat_";
+/// What a token is for; the prefix makes leaked tokens recognisable by secret scanners.
+pub trait TokenKind {
+    const PREFIX: &'static str;
+}
 
-/// A freshly minted or presented session token.
+/// Bearer token of a provider or client session.
 #[derive(Debug)]
-pub struct SessionToken(SecretString);
+pub struct Session;
+impl TokenKind for Session {
+    const PREFIX: &'static str = "pat_";
+}
 
-impl SessionToken {
+/// Token in an invite or password-reset link.
+#[derive(Debug)]
+pub struct Link;
+impl TokenKind for Link {
+    const PREFIX: &'static str = "lnk_";
+}
+
+/// A session token.
+pub type SessionToken = SecretToken<Session>;
+/// An account-link token.
+pub type LinkToken = SecretToken<Link>;
+
+/// A freshly minted or presented token.
+#[derive(Debug)]
+pub struct SecretToken<K>(SecretString, PhantomData<K>);
+
+impl<K: TokenKind> SecretToken<K> {
     /// Mints a new token from the OS random source.
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        Self(format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)).into())
+        Self(
+            format!("{}{}", K::PREFIX, URL_SAFE_NO_PAD.encode(bytes)).into(),
+            PhantomData,
+        )
     }
 
     /// Wraps a token presented by a caller; malformed ones are refused early.
     pub fn from_presented(token: &str) -> Option<Self> {
-        let body = token.strip_prefix(PREFIX)?;
+        let body = token.strip_prefix(K::PREFIX)?;
         let bytes = URL_SAFE_NO_PAD.decode(body).ok()?;
-        (bytes.len() == 32).then(|| Self(token.to_owned().into()))
+        (bytes.len() == 32).then(|| Self(token.to_owned().into(), PhantomData))
     }
 
     /// Hex SHA-256, the only form that is stored.
@@ -46,7 +73,7 @@ fn hex_sha256(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::SessionToken;
+    use super::{LinkToken, SessionToken};
 
     #[test]
     fn generated_tokens_round_trip_and_differ() {
@@ -63,5 +90,12 @@ mod tests {
         for t in ["", "pat_", "pat_short", "xyz_AAAA", "pat_!!!!"] {
             assert!(SessionToken::from_presented(t).is_none(), "{t}");
         }
+    }
+
+    #[test]
+    fn a_link_token_is_not_a_session_token() {
+        let link = LinkToken::generate();
+        assert!(SessionToken::from_presented(link.expose()).is_none());
+        assert!(LinkToken::from_presented(link.expose()).is_some());
     }
 }

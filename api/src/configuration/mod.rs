@@ -1,6 +1,9 @@
 //! Typed settings from the environment (and `.env`), validated once at start.
 //! A bad value is reported as one line naming the variable; secrets never print.
 
+mod email;
+
+pub use email::EmailSettings;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -21,6 +24,7 @@ pub struct Settings {
     pub run_migrations: bool,
     pub database_max_connections: u32,
     pub limits: GraphqlLimits,
+    pub email: EmailSettings,
 }
 
 /// Where the service runs; production hides the playground and introspection.
@@ -120,7 +124,9 @@ impl Settings {
             return Err(err("PUBLIC_URL", "must start with http:// or https://"));
         }
         let number = |name: &'static str, default: u64| parse_number(name, var(name), default);
+        let email = EmailSettings::from_vars(&var, &number)?;
         Ok(Self {
+            email,
             database_url,
             redis_url,
             bind,
@@ -247,6 +253,10 @@ mod tests {
             ("SESSION_TTL_SECS", "-5"),
             ("GRAPHIQL", "maybe"),
             ("PUBLIC_URL", "ftp://x"),
+            ("SMTP_URL", "http://mail"),
+            ("MAIL_FROM", "not an address"),
+            ("RESEND_LIMIT", "0"),
+            ("RESET_LINK_TTL_SECS", "soon"),
         ];
         for (name, value) in cases {
             let e = settings(&[(name, value)]).unwrap_err();

@@ -1,0 +1,81 @@
+//! What clients do themselves: use a link, sign in, change or reset a password.
+use crate::domain::EmailAddress;
+use crate::graphql::context::{client, ip, state};
+use crate::graphql::error::IntoGraphql;
+use crate::graphql::types::{
+    ChangePasswordInput, ChangePasswordPayload, ClientAccount, ClientSignInPayload,
+    CompleteAccountLinkInput, CompleteAccountLinkPayload, SignInInput,
+};
+use crate::service::{client_accounts, links, resend};
+use async_graphql::{Context, Object};
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Uses an invite or reset link once: sets the password and signs the client in.
+    async fn complete_account_link(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteAccountLinkInput,
+    ) -> async_graphql::Result<CompleteAccountLinkPayload> {
+        let done = links::complete(state(ctx)?, &input.token, input.password.into(), ip(ctx))
+            .await
+            .gql()?;
+        Ok(CompleteAccountLinkPayload {
+            token: done.token,
+            expires_at: done.expires_at,
+            client: ClientAccount(done.client),
+        })
+    }
+
+    /// Sends a password link to this address if a client has it. Always true, so the
+    /// answer does not tell who is a client.
+    async fn request_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> async_graphql::Result<bool> {
+        let email = EmailAddress::parse(&email, "email")
+            .map_err(Into::into)
+            .gql()?;
+        resend::request_password_reset(state(ctx)?, email.normalized(), ip(ctx));
+        Ok(true)
+    }
+
+    /// Signs a client in to the portal.
+    async fn client_sign_in(
+        &self,
+        ctx: &Context<'_>,
+        input: SignInInput,
+    ) -> async_graphql::Result<ClientSignInPayload> {
+        let state = state(ctx)?;
+        let signed = client_accounts::sign_in(state, &input.email, input.password.into(), ip(ctx))
+            .await
+            .gql()?;
+        Ok(ClientSignInPayload {
+            token: signed.token,
+            expires_at: signed.expires_at,
+            must_change_password: signed.client.must_change_password,
+            client: ClientAccount(signed.client),
+        })
+    }
+
+    /// The signed-in client chooses a new password; other sessions are signed out.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePasswordInput,
+    ) -> async_graphql::Result<ChangePasswordPayload> {
+        let actor = client(ctx, true)?;
+        let current = input.current_password.into();
+        let new = input.new_password.into();
+        let updated = client_accounts::change_password(state(ctx)?, &actor, current, new, ip(ctx))
+            .await
+            .gql()?;
+        Ok(ChangePasswordPayload {
+            client: ClientAccount(updated),
+        })
+    }
+}

@@ -1,0 +1,157 @@
+//! Links, client sessions and passwords: the inputs and payloads of those mutations.
+use super::client::Client;
+use super::delivery::{EmailDelivery, LinkKind};
+use crate::graphql::context::state;
+use crate::graphql::error::IntoGraphql;
+use crate::service::providers;
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::client;
+
+/// A client as they see themselves in the portal.
+pub struct ClientAccount(pub client::Model);
+
+#[Object]
+impl ClientAccount {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn first_name(&self) -> &str {
+        &self.0.first_name
+    }
+    async fn last_name(&self) -> &str {
+        &self.0.last_name
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// True when a provider set the password and asked for a change: call
+    /// `changePassword` before anything else.
+    async fn must_change_password(&self) -> bool {
+        self.0.must_change_password
+    }
+    /// The practice's name.
+    async fn practice_name(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let org = providers::organization(&state(ctx)?.db, self.0.organization_id)
+            .await
+            .gql()?;
+        Ok(org.name)
+    }
+}
+
+/// What a link can do now.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum AccountLinkState {
+    /// Works: the client may set a password with it.
+    Valid,
+    /// A password-reset link older than its lifetime.
+    Expired,
+    /// Already used once.
+    Used,
+    /// A newer link was sent, the email changed, or a password was set another way.
+    Superseded,
+    /// Not a link this service issued.
+    Invalid,
+}
+
+/// A link's state, for the page the email opens. Reading it never uses it up.
+#[derive(SimpleObject)]
+pub struct AccountLinkStatus {
+    pub state: AccountLinkState,
+    pub kind: Option<LinkKind>,
+    /// The client's first name (null for INVALID).
+    pub first_name: Option<String>,
+    /// The practice's name (null for INVALID).
+    pub practice_name: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Use a link: the token from the email and the new password.
+#[derive(InputObject)]
+pub struct CompleteAccountLinkInput {
+    pub token: String,
+    #[graphql(secret)]
+    pub password: String,
+}
+
+/// The client, signed in.
+#[derive(SimpleObject)]
+pub struct CompleteAccountLinkPayload {
+    /// Bearer token of the client's new session; shown once.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub client: ClientAccount,
+}
+
+/// A client's sign-in result.
+#[derive(SimpleObject)]
+pub struct ClientSignInPayload {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub client: ClientAccount,
+    /// When true, only `changePassword` works until the password is changed.
+    pub must_change_password: bool,
+}
+
+/// The signed-in client's password change.
+#[derive(InputObject)]
+pub struct ChangePasswordInput {
+    #[graphql(secret)]
+    pub current_password: String,
+    #[graphql(secret)]
+    pub new_password: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ChangePasswordPayload {
+    pub client: ClientAccount,
+}
+
+/// Resend the welcome email (or a reset link for an active client).
+#[derive(SimpleObject)]
+pub struct ResendWelcomeEmailPayload {
+    pub client: Client,
+    /// The queued email.
+    pub delivery: EmailDelivery,
+    pub resends_remaining: u32,
+    /// Now while resends remain; otherwise when the next one is allowed.
+    pub next_resend_available_at: DateTime<Utc>,
+}
+
+/// Add or change a client's email.
+#[derive(InputObject)]
+pub struct UpdateClientEmailInput {
+    pub client_id: ID,
+    pub email: String,
+    /// Send a fresh link to the new address (counted against the resend cap).
+    #[graphql(default = false)]
+    pub resend_invite: bool,
+    #[graphql(default = false)]
+    pub confirm_unusual_domain: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateClientEmailPayload {
+    pub client: Client,
+    /// The link email to the new address, when resendInvite was set.
+    pub delivery: Option<EmailDelivery>,
+    /// The "your email was changed" notice to the old address (active clients).
+    pub notice: Option<EmailDelivery>,
+    pub resends_remaining: Option<u32>,
+}
+
+/// Set a client's password on their behalf.
+#[derive(InputObject)]
+pub struct SetClientPasswordInput {
+    pub client_id: ID,
+    #[graphql(secret)]
+    pub password: String,
+    /// Make the client choose their own password at next sign-in.
+    #[graphql(default = false)]
+    pub require_change_on_next_sign_in: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct SetClientPasswordPayload {
+    pub client: Client,
+}

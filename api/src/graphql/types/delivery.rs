@@ -1,0 +1,137 @@
+//! Emails, links and the resend quota as providers see them (R11).
+use crate::service::resend_cap::Quota;
+use async_graphql::{Enum, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{account_link, email_delivery};
+
+/// What an email was for.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum EmailKind {
+    Welcome,
+    PasswordReset,
+    EmailChangedNotice,
+    MessageNotification,
+    IntakeReminder,
+}
+
+/// Where an email stands.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum DeliveryStatus {
+    /// Waiting for a worker (or for the next retry).
+    Queued,
+    /// A worker is handing it to the mail server.
+    Sending,
+    /// The mail server accepted it.
+    Sent,
+    /// Given up; `lastError` says why.
+    Failed,
+    /// Not sent: a newer link email or an email change replaced it.
+    Superseded,
+}
+
+/// One email to a client.
+pub struct EmailDelivery(pub email_delivery::Model);
+
+#[Object]
+impl EmailDelivery {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn kind(&self) -> EmailKind {
+        match self.0.kind.as_str() {
+            email_delivery::kind::WELCOME => EmailKind::Welcome,
+            email_delivery::kind::PASSWORD_RESET => EmailKind::PasswordReset,
+            "message_notification" => EmailKind::MessageNotification,
+            "intake_reminder" => EmailKind::IntakeReminder,
+            _ => EmailKind::EmailChangedNotice,
+        }
+    }
+    async fn to_address(&self) -> &str {
+        &self.0.to_address
+    }
+    async fn status(&self) -> DeliveryStatus {
+        use email_delivery::status;
+        match self.0.status.as_str() {
+            status::QUEUED => DeliveryStatus::Queued,
+            status::SENDING => DeliveryStatus::Sending,
+            status::SENT => DeliveryStatus::Sent,
+            status::FAILED => DeliveryStatus::Failed,
+            _ => DeliveryStatus::Superseded,
+        }
+    }
+    /// Hand-over attempts so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    /// Why the last attempt failed (the mail server's answer).
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at
+    }
+    /// When a queued email will be tried (again).
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.status == email_delivery::status::QUEUED).then_some(self.0.next_attempt_at)
+    }
+}
+
+/// The two kinds of account link.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum LinkKind {
+    /// Sets up a new account; valid until used or replaced.
+    Invite,
+    /// Chooses a new password; expires after `RESET_LINK_TTL_SECS`.
+    PasswordReset,
+}
+
+impl LinkKind {
+    pub fn of(kind: &str) -> Self {
+        match kind {
+            account_link::kind::INVITE => Self::Invite,
+            _ => Self::PasswordReset,
+        }
+    }
+}
+
+/// The link that currently works (never the token itself).
+#[derive(SimpleObject)]
+pub struct ActiveLink {
+    pub kind: LinkKind,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<account_link::Model> for ActiveLink {
+    fn from(l: account_link::Model) -> Self {
+        Self {
+            kind: LinkKind::of(&l.kind),
+            created_at: l.created_at,
+            expires_at: l.expires_at,
+        }
+    }
+}
+
+/// R5: how many more link emails this client may be sent now.
+#[derive(SimpleObject)]
+pub struct ResendQuota {
+    pub limit: u32,
+    pub remaining: u32,
+    pub window_seconds: u64,
+    /// Now while `remaining > 0`; otherwise when the oldest counted email leaves the window.
+    pub next_available_at: DateTime<Utc>,
+}
+
+impl From<Quota> for ResendQuota {
+    fn from(q: Quota) -> Self {
+        Self {
+            limit: q.limit,
+            remaining: q.remaining,
+            window_seconds: q.window.as_secs(),
+            next_available_at: q.next_available_at,
+        }
+    }
+}

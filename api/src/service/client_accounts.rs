@@ -1,0 +1,174 @@
+//! A client's password from every side: the provider sets one (R7), the client signs
+//! in with it and changes it. Any password set ends all open links and sessions.
+use super::links;
+use super::outbox;
+use super::sessions::{self, ClientActor, Subject};
+use crate::domain::NewPassword;
+use crate::error::AppError;
+use crate::service::audit::{self, Actor, AuditEntry};
+use crate::service::sessions::ProviderActor;
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use entity::{account_link, client};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+/// The names and address zxcvbn should treat as guessable for this client.
+fn guessable(c: &client::Model) -> [String; 3] {
+    [
+        c.first_name.clone(),
+        c.last_name.clone(),
+        c.email.clone().unwrap_or_default(),
+    ]
+}
+
+/// Checks strength and hashes (off the async runtime).
+async fn hash_new(
+    state: &AppState,
+    c: &client::Model,
+    password: SecretString,
+) -> Result<String, AppError> {
+    let inputs = guessable(c);
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let password = NewPassword::parse(password, &inputs)?;
+    state.passwords.hash(password.secret().clone()).await
+}
+
+/// R7: a provider sets the client's password; it is never shown back or emailed.
+#[tracing::instrument(skip(state, password, ip), fields(client_id = %client.id))]
+pub async fn set_by_provider(
+    state: &AppState,
+    actor: &ProviderActor,
+    client: client::Model,
+    password: SecretString,
+    require_change: bool,
+    ip: Option<String>,
+) -> Result<client::Model, AppError> {
+    let hash = hash_new(state, &client, password).await?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    links::set_password(&txn, &client, &hash, require_change, now).await?;
+    outbox::retire_links(&txn, client.id, account_link::revoked::PASSWORD_SET, now).await?;
+    sessions::revoke_client_sessions(&txn, client.id, None, now).await?;
+    let detail = match require_change {
+        true => "client must change it at next sign-in",
+        false => "no change required",
+    };
+    let entry = AuditEntry {
+        organization_id: client.organization_id,
+        actor: Actor::Provider(actor.provider_id),
+        action: "client.password_set_by_provider",
+        client_id: Some(client.id),
+        detail: Some(detail.to_owned()),
+        ip,
+    };
+    audit::record(&txn, entry).await?;
+    txn.commit().await?;
+    reload(state, client.id).await
+}
+
+async fn reload(state: &AppState, id: Uuid) -> Result<client::Model, AppError> {
+    client::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("Client"))
+}
+
+/// A client's session, as handed out once.
+pub struct ClientSignedIn {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub client: client::Model,
+}
+
+/// Signs a client in. An address may belong to clients of several practices; the
+/// password decides which. Unknown address and wrong password answer alike.
+#[tracing::instrument(skip(state, password), fields(ip = ip.as_deref()))]
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+    ip: Option<String>,
+) -> Result<ClientSignedIn, AppError> {
+    let candidates = client::Entity::find()
+        .filter(client::Column::EmailNormalized.eq(email.trim().to_lowercase()))
+        .filter(client::Column::PasswordHash.is_not_null())
+        .order_by_desc(client::Column::ActivatedAt)
+        .limit(5)
+        .all(&state.db)
+        .await?;
+    let mut matched = None;
+    if candidates.is_empty() {
+        state.passwords.verify(password.clone(), None).await?;
+    }
+    for c in candidates {
+        if state
+            .passwords
+            .verify(password.clone(), c.password_hash.clone())
+            .await?
+        {
+            matched = Some(c);
+            break;
+        }
+    }
+    let Some(client) = matched else {
+        return Err(AppError::InvalidCredentials);
+    };
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    links::activate(&txn, client.id, now).await?;
+    let ttl = state.settings.session_ttl;
+    let (token, expires_at) = sessions::create(&txn, Subject::Client(client.id), ttl, now).await?;
+    let entry = AuditEntry {
+        organization_id: client.organization_id,
+        actor: Actor::Client(client.id),
+        action: "client.signed_in",
+        client_id: Some(client.id),
+        detail: None,
+        ip,
+    };
+    audit::record(&txn, entry).await?;
+    txn.commit().await?;
+    Ok(ClientSignedIn {
+        token: token.expose().to_owned(),
+        expires_at,
+        client: reload(state, client.id).await?,
+    })
+}
+
+/// The signed-in client changes their password; other sessions and open links end.
+#[tracing::instrument(skip(state, current, new), fields(client_id = %actor.client_id))]
+pub async fn change_password(
+    state: &AppState,
+    actor: &ClientActor,
+    current: SecretString,
+    new: SecretString,
+    ip: Option<String>,
+) -> Result<client::Model, AppError> {
+    let client = reload(state, actor.client_id).await?;
+    if !state
+        .passwords
+        .verify(current, client.password_hash.clone())
+        .await?
+    {
+        return Err(AppError::InvalidCredentials);
+    }
+    let hash = hash_new(state, &client, new).await?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    links::set_password(&txn, &client, &hash, false, now).await?;
+    outbox::retire_links(&txn, client.id, account_link::revoked::PASSWORD_SET, now).await?;
+    sessions::revoke_client_sessions(&txn, client.id, Some(actor.session_id), now).await?;
+    let entry = AuditEntry {
+        organization_id: client.organization_id,
+        actor: Actor::Client(client.id),
+        action: "client.password_changed",
+        client_id: Some(client.id),
+        detail: None,
+        ip,
+    };
+    audit::record(&txn, entry).await?;
+    txn.commit().await?;
+    reload(state, client.id).await
+}

@@ -1,0 +1,210 @@
+//! Account links from the client's side: what state a link is in (never consuming
+//! it, so mail scanners cannot burn it) and using it to set a password.
+use super::outbox;
+use super::sessions::{self, Subject};
+use crate::domain::{LinkToken, NewPassword};
+use crate::error::{AppError, LinkProblem};
+use crate::service::audit::{self, Actor, AuditEntry};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use entity::{account_link, client, organization};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use secrecy::SecretString;
+
+/// A link as found, with whom it belongs to.
+pub struct FoundLink {
+    pub link: account_link::Model,
+    pub client: client::Model,
+    pub practice: organization::Model,
+    /// `None` while the link can be used.
+    pub problem: Option<LinkProblem>,
+}
+
+/// Why `link` cannot be used at `now`, if it cannot.
+pub fn problem(link: &account_link::Model, now: DateTime<Utc>) -> Option<LinkProblem> {
+    if link.used_at.is_some() {
+        Some(LinkProblem::Used)
+    } else if link.revoked_at.is_some() {
+        Some(LinkProblem::Superseded)
+    } else if link.expires_at.is_some_and(|at| at <= now) {
+        Some(LinkProblem::Expired)
+    } else {
+        None
+    }
+}
+
+/// Looks a presented token up; `None` for anything that is not a link we issued.
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<FoundLink>, AppError> {
+    let Some(token) = LinkToken::from_presented(token.trim()) else {
+        return Ok(None);
+    };
+    let Some(link) = account_link::Entity::find()
+        .filter(account_link::Column::TokenHash.eq(token.hash()))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(client) = client::Entity::find_by_id(link.client_id).one(conn).await? else {
+        return Ok(None);
+    };
+    let Some(practice) = organization::Entity::find_by_id(client.organization_id)
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let problem = problem(&link, now);
+    Ok(Some(FoundLink {
+        link,
+        client,
+        practice,
+        problem,
+    }))
+}
+
+/// What completing a link gives the client: a signed-in session.
+pub struct Completed {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub client: client::Model,
+}
+
+/// Uses the link once: sets the password, activates the account, ends every other
+/// link and session, and signs the client in. Of two concurrent uses exactly one wins.
+#[tracing::instrument(skip_all, fields(ip = ip.as_deref()))]
+pub async fn complete(
+    state: &AppState,
+    token: &str,
+    password: SecretString,
+    ip: Option<String>,
+) -> Result<Completed, AppError> {
+    let now = state.clock.now();
+    let found = find(&state.db, token, now)
+        .await?
+        .ok_or(AppError::Link(LinkProblem::Invalid))?;
+    if let Some(problem) = found.problem {
+        record_failed_use(state, &found, problem, ip).await?;
+        return Err(AppError::Link(problem));
+    }
+    let c = &found.client;
+    let email = c.email.clone().unwrap_or_default();
+    let inputs = [c.first_name.as_str(), c.last_name.as_str(), email.as_str()];
+    let password = NewPassword::parse(password, &inputs)?;
+    let hash = state.passwords.hash(password.secret().clone()).await?;
+    let txn = state.db.begin().await?;
+    set_password(&txn, c, &hash, false, now).await?;
+    if !consume(&txn, &found.link, now).await? {
+        txn.rollback().await?;
+        let again = find(&state.db, token, state.clock.now()).await?;
+        let problem = again.and_then(|f| f.problem).unwrap_or(LinkProblem::Used);
+        return Err(AppError::Link(problem));
+    }
+    outbox::retire_links(&txn, c.id, account_link::revoked::PASSWORD_SET, now).await?;
+    sessions::revoke_client_sessions(&txn, c.id, None, now).await?;
+    let ttl = state.settings.session_ttl;
+    let (session, expires_at) = sessions::create(&txn, Subject::Client(c.id), ttl, now).await?;
+    let entry = AuditEntry {
+        organization_id: c.organization_id,
+        actor: Actor::Client(c.id),
+        action: "link.used",
+        client_id: Some(c.id),
+        detail: Some(format!("{} link; password set", found.link.kind)),
+        ip,
+    };
+    audit::record(&txn, entry).await?;
+    txn.commit().await?;
+    let client = client::Entity::find_by_id(c.id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound("Client"))?;
+    Ok(Completed {
+        token: session.expose().to_owned(),
+        expires_at,
+        client,
+    })
+}
+
+/// Stores a new password hash, locking the client row and starting a new link
+/// generation (queued link emails become stale).
+pub async fn set_password(
+    conn: &impl ConnectionTrait,
+    client: &client::Model,
+    hash: &str,
+    must_change: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    outbox::bump_generation(conn, client.id, now)
+        .await?
+        .ok_or(AppError::NotFound("Client"))?;
+    client::Entity::update_many()
+        .col_expr(client::Column::PasswordHash, Expr::value(hash))
+        .col_expr(client::Column::MustChangePassword, Expr::value(must_change))
+        .filter(client::Column::Id.eq(client.id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the client activated if it was not yet.
+pub async fn activate(
+    conn: &impl ConnectionTrait,
+    client_id: uuid::Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    client::Entity::update_many()
+        .col_expr(client::Column::ActivatedAt, Expr::value(now))
+        .filter(client::Column::Id.eq(client_id))
+        .filter(client::Column::ActivatedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// The single conditional update that lets exactly one use of a link through.
+async fn consume(
+    conn: &impl ConnectionTrait,
+    link: &account_link::Model,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let live = Condition::any()
+        .add(account_link::Column::ExpiresAt.is_null())
+        .add(account_link::Column::ExpiresAt.gt(now));
+    let used = account_link::Entity::update_many()
+        .col_expr(account_link::Column::UsedAt, Expr::value(now))
+        .filter(account_link::Column::Id.eq(link.id))
+        .filter(account_link::Column::UsedAt.is_null())
+        .filter(account_link::Column::RevokedAt.is_null())
+        .filter(live)
+        .exec(conn)
+        .await?;
+    if used.rows_affected == 1 {
+        activate(conn, link.client_id, now).await?;
+    }
+    Ok(used.rows_affected == 1)
+}
+
+async fn record_failed_use(
+    state: &AppState,
+    found: &FoundLink,
+    problem: LinkProblem,
+    ip: Option<String>,
+) -> Result<(), AppError> {
+    let entry = AuditEntry {
+        organization_id: found.client.organization_id,
+        actor: Actor::System,
+        action: "link.use_failed",
+        client_id: Some(found.client.id),
+        detail: Some(format!("{} link: {problem:?}", found.link.kind).to_lowercase()),
+        ip,
+    };
+    audit::record(&state.db, entry).await?;
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! R5: at most `limit` resends per client in any sliding `window`. One trait, two
+//! implementations: Redis (shared by every API process) and in-process (embedded mode).
+use crate::error::AppError;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Where a client stands against the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u32,
+    pub remaining: u32,
+    pub window: Duration,
+    /// When the next resend is allowed: now while `remaining > 0`, else when the
+    /// oldest counted resend leaves the window.
+    pub next_available_at: DateTime<Utc>,
+}
+
+/// A taken slot; given back with [`ResendLimiter::release`] if the resend then fails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub client_id: Uuid,
+    pub member: String,
+}
+
+/// The answer to "may this client be sent another link now?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acquired {
+    Granted { slot: Slot, quota: Quota },
+    Refused { quota: Quota },
+}
+
+/// A sliding-window counter of resends per client.
+pub trait ResendLimiter: Send + Sync {
+    /// Counts one resend at `now` if the client is under the limit; atomic.
+    fn acquire(
+        &self,
+        client_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Acquired, AppError>>;
+    /// Gives a slot back (the resend it was taken for did not happen).
+    fn release(&self, slot: Slot) -> BoxFuture<'_, Result<(), AppError>>;
+    /// Reads the client's quota at `now` without counting anything.
+    fn quota(&self, client_id: Uuid, now: DateTime<Utc>) -> BoxFuture<'_, Result<Quota, AppError>>;
+}
+
+/// Limit and window, shared by both implementations.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub limit: u32,
+    pub length: Duration,
+}
+
+impl Window {
+    /// The quota given `count` resends in the window, the oldest at `oldest`.
+    pub fn quota(&self, now: DateTime<Utc>, count: u32, oldest: Option<DateTime<Utc>>) -> Quota {
+        let remaining = self.limit.saturating_sub(count);
+        let length = chrono::Duration::from_std(self.length).unwrap_or_default();
+        let next_available_at = match (remaining, oldest) {
+            (0, Some(oldest)) => oldest + length,
+            _ => now,
+        };
+        Quota {
+            limit: self.limit,
+            remaining,
+            window: self.length,
+            next_available_at,
+        }
+    }
+}
+
+/// The embedded implementation: one process, one map.
+#[derive(Debug)]
+pub struct InProcessLimiter {
+    window: Window,
+    entries: Mutex<HashMap<Uuid, VecDeque<(DateTime<Utc>, String)>>>,
+}
+
+impl InProcessLimiter {
+    pub fn new(window: Window) -> Self {
+        Self {
+            window,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn with_entries<T>(
+        &self,
+        client_id: Uuid,
+        now: DateTime<Utc>,
+        f: impl FnOnce(&mut VecDeque<(DateTime<Utc>, String)>) -> T,
+    ) -> T {
+        let length = chrono::Duration::from_std(self.window.length).unwrap_or_default();
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = map.entry(client_id).or_default();
+        while entries.front().is_some_and(|(at, _)| *at <= now - length) {
+            entries.pop_front();
+        }
+        f(entries)
+    }
+}
+
+impl ResendLimiter for InProcessLimiter {
+    fn acquire(
+        &self,
+        client_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Acquired, AppError>> {
+        let answer = self.with_entries(client_id, now, |entries| {
+            let count = entries.len() as u32;
+            if count >= self.window.limit {
+                let quota = self.window.quota(now, count, entries.front().map(|e| e.0));
+                return Acquired::Refused { quota };
+            }
+            let member = Uuid::new_v4().to_string();
+            entries.push_back((now, member.clone()));
+            let quota = self
+                .window
+                .quota(now, count + 1, entries.front().map(|e| e.0));
+            Acquired::Granted {
+                slot: Slot { client_id, member },
+                quota,
+            }
+        });
+        Box::pin(async move { Ok(answer) })
+    }
+
+    fn release(&self, slot: Slot) -> BoxFuture<'_, Result<(), AppError>> {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entries) = map.get_mut(&slot.client_id) {
+            entries.retain(|(_, m)| *m != slot.member);
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn quota(&self, client_id: Uuid, now: DateTime<Utc>) -> BoxFuture<'_, Result<Quota, AppError>> {
+        let quota = self.with_entries(client_id, now, |entries| {
+            self.window
+                .quota(now, entries.len() as u32, entries.front().map(|e| e.0))
+        });
+        Box::pin(async move { Ok(quota) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiter() -> InProcessLimiter {
+        InProcessLimiter::new(Window {
+            limit: 5,
+            length: Duration::from_secs(86_400),
+        })
+    }
+
+    #[tokio::test]
+    async fn the_sixth_in_a_window_is_refused_until_the_oldest_leaves() {
+        let l = limiter();
+        let client = Uuid::new_v4();
+        let start = Utc::now();
+        for i in 0..5 {
+            let at = start + chrono::Duration::hours(i);
+            assert!(matches!(
+                l.acquire(client, at).await.unwrap(),
+                Acquired::Granted { .. }
+            ));
+        }
+        let later = start + chrono::Duration::hours(6);
+        let Acquired::Refused { quota } = l.acquire(client, later).await.unwrap() else {
+            panic!("sixth must be refused");
+        };
+        assert_eq!(quota.next_available_at, start + chrono::Duration::days(1));
+        let next_day = start + chrono::Duration::days(1);
+        assert!(matches!(
+            l.acquire(client, next_day).await.unwrap(),
+            Acquired::Granted { .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_released_slot_can_be_taken_again() {
+        let l = limiter();
+        let client = Uuid::new_v4();
+        let now = Utc::now();
+        let mut last = None;
+        for _ in 0..5 {
+            if let Acquired::Granted { slot, .. } = l.acquire(client, now).await.unwrap() {
+                last = Some(slot);
+            }
+        }
+        l.release(last.unwrap()).await.unwrap();
+        assert_eq!(l.quota(client, now).await.unwrap().remaining, 1);
+    }
+}

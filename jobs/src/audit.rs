@@ -1,0 +1,48 @@
+//! Append-only record of who did what; written in the same transaction as the act.
+//! Shared by the API and the worker (delivery failures).
+use chrono::Utc;
+use entity::audit_event;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use uuid::Uuid;
+
+/// Who acted.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor {
+    Provider(Uuid),
+    Client(Uuid),
+    System,
+}
+
+/// One event to record; `detail` must never carry a secret or health information.
+#[derive(Debug, Clone)]
+pub struct AuditEntry<'a> {
+    pub organization_id: Uuid,
+    pub actor: Actor,
+    pub action: &'a str,
+    pub client_id: Option<Uuid>,
+    pub detail: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Inserts the event on `conn` (a transaction or the pool).
+pub async fn record(conn: &impl ConnectionTrait, entry: AuditEntry<'_>) -> Result<(), DbErr> {
+    let (actor_kind, actor_id) = match entry.actor {
+        Actor::Provider(id) => ("provider", Some(id)),
+        Actor::Client(id) => ("client", Some(id)),
+        Actor::System => ("system", None),
+    };
+    audit_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(entry.organization_id),
+        actor_kind: Set(actor_kind.to_owned()),
+        actor_id: Set(actor_id),
+        action: Set(entry.action.to_owned()),
+        client_id: Set(entry.client_id),
+        detail: Set(entry.detail),
+        ip: Set(entry.ip),
+        created_at: Set(Utc::now()),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}

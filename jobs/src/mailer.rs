@@ -1,0 +1,104 @@
+//! Sending a rendered email: SMTP (`smtp://`, `smtp://…?tls=required`, `smtps://` with
+//! credentials) or `.eml` files in a directory (`file://DIR`, the embedded default).
+use crate::templates::Rendered;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where mail goes.
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files {
+        dir: PathBuf,
+        transport: AsyncFileTransport<Tokio1Executor>,
+    },
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Smtp(_) => f.write_str("Mailer::Smtp"),
+            Self::Files { dir, .. } => write!(f, "Mailer::Files({})", dir.display()),
+        }
+    }
+}
+
+/// Why a message was not handed over.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The server refused for good (5xx) or the message cannot be built: do not retry.
+    #[error("{0}")]
+    Permanent(String),
+    /// Connection trouble, timeouts, 4xx: try again later.
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// The SMTP conversation may not take longer than this.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Mailer {
+    /// Builds the mailer for `url`; the error names what is wrong without echoing
+    /// credentials.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        if let Some(dir) = url.strip_prefix("file://") {
+            let dir = PathBuf::from(if dir.is_empty() { "." } else { dir });
+            return Ok(Self::Files {
+                transport: AsyncFileTransport::new(&dir),
+                dir,
+            });
+        }
+        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+            return Err("must start with smtp://, smtps:// or file://".into());
+        }
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("cannot be used: {e}"))?;
+        Ok(Self::Smtp(builder.timeout(Some(SMTP_TIMEOUT)).build()))
+    }
+
+    /// Whether this mailer only writes files (no real delivery).
+    pub fn is_files(&self) -> bool {
+        matches!(self, Self::Files { .. })
+    }
+
+    /// Hands `email` over to the server (or writes it).
+    pub async fn send(&self, from: &Mailbox, to: &str, email: &Rendered) -> Result<(), SendError> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| SendError::Permanent(format!("invalid recipient address: {e}")))?;
+        let message = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(email.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))
+            .map_err(|e| SendError::Permanent(format!("message cannot be built: {e}")))?;
+        match self {
+            Self::Smtp(transport) => transport.send(message).await.map(drop).map_err(classify),
+            Self::Files { dir, transport } => {
+                tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                    SendError::Transient(format!("cannot create {}: {e}", dir.display()))
+                })?;
+                transport
+                    .send(message)
+                    .await
+                    .map(drop)
+                    .map_err(|e| SendError::Transient(format!("cannot write the .eml file: {e}")))
+            }
+        }
+    }
+}
+
+fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    let code = e.status().map(|c| format!(" ({c})")).unwrap_or_default();
+    let reason = format!("SMTP{code}: {e}");
+    if e.is_permanent() {
+        SendError::Permanent(reason)
+    } else {
+        SendError::Transient(reason)
+    }
+}

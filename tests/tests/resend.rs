@@ -1,0 +1,175 @@
+//! R5, the resend cap: five per client in any 24 hours, atomic across API processes,
+//! refusing with the time of the next allowed resend, failing closed without Redis.
+use chrono::{DateTime, Duration, Utc};
+use entity::{account_link, email_delivery};
+use jobs::clock::Clock;
+use portal_tests::{
+    Backend, Queue, error_code, free_port, in_both_modes, spawn_app_with, spawn_mail_app,
+};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+
+in_both_modes!(five_resends_pass_and_the_sixth_is_refused_until_a_slot_frees);
+
+async fn deliveries_of(app: &portal_tests::TestApp, client_id: &str) -> u64 {
+    email_delivery::Entity::find()
+        .filter(email_delivery::Column::ClientId.eq(Uuid::parse_str(client_id).unwrap()))
+        .count(&app.state.db)
+        .await
+        .unwrap()
+}
+
+fn time(value: &serde_json::Value) -> DateTime<Utc> {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("a time: {value}"))
+        .parse()
+        .unwrap()
+}
+
+async fn five_resends_pass_and_the_sixth_is_refused_until_a_slot_frees(
+    backend: Backend,
+    queue: Queue,
+) {
+    // The provider stays signed in across the simulated day.
+    let app = spawn_mail_app(backend, queue, &[("SESSION_TTL_SECS", "172800")]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let client_id = app
+        .invite_client(&provider.token, "Jane", "jane@example.com")
+        .await;
+
+    let first_at = app.clock.now();
+    for expected_left in (0..5).rev() {
+        let body = app.resend(&provider.token, &client_id).await;
+        let payload = &body["data"]["resendWelcomeEmail"];
+        assert_eq!(payload["resendsRemaining"], expected_left, "{body}");
+        app.clock.advance(Duration::minutes(10));
+    }
+    let view = app.client_view(&provider.token, &client_id).await;
+    assert_eq!(view["resendQuota"]["limit"], 5);
+    assert_eq!(view["resendQuota"]["remaining"], 0);
+    assert_eq!(view["resendQuota"]["windowSeconds"], 86_400);
+
+    let rows_before = deliveries_of(&app, &client_id).await;
+    let refused = app.resend(&provider.token, &client_id).await;
+    assert_eq!(error_code(&refused), Some("RATE_LIMITED"), "{refused}");
+    let ext = &refused["errors"][0]["extensions"];
+    let next = time(&ext["nextAvailableAt"]);
+    let expected = first_at + Duration::hours(24);
+    assert!(
+        (next - expected).num_seconds().abs() <= 1,
+        "{next} vs {expected}"
+    );
+    let retry_after = ext["retryAfterSeconds"].as_i64().unwrap();
+    assert!(
+        (retry_after - (24 * 3600 - 50 * 60)).abs() <= 2,
+        "{retry_after}"
+    );
+    assert_eq!(time(&view["resendQuota"]["nextAvailableAt"]), next);
+    // Refused means nothing written, queued or sent.
+    assert_eq!(deliveries_of(&app, &client_id).await, rows_before);
+    let actions = app.audit_actions(&client_id).await;
+    assert!(actions.iter().any(|a| a == "email.rate_limited"));
+
+    // Just before the oldest leaves the window: still refused. Just after: allowed.
+    app.clock
+        .advance(next - app.clock.now() - Duration::seconds(5));
+    let still = app.resend(&provider.token, &client_id).await;
+    assert_eq!(error_code(&still), Some("RATE_LIMITED"));
+    app.clock.advance(Duration::seconds(6));
+    let freed = app.resend(&provider.token, &client_id).await;
+    assert_eq!(
+        freed["data"]["resendWelcomeEmail"]["resendsRemaining"], 0,
+        "{freed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_resends_through_two_instances_let_exactly_five_through() {
+    let app = spawn_mail_app(Backend::Postgres, Queue::Redis, &[]).await;
+    let other = app.sibling(true).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let client_id = app
+        .invite_client(&provider.token, "Jane", "jane@example.com")
+        .await;
+
+    let calls = (0..50).map(|i| {
+        let target = if i % 2 == 0 { &app } else { &other };
+        target.resend(&provider.token, &client_id)
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    let ok = answers
+        .iter()
+        .filter(|a| a["data"]["resendWelcomeEmail"].is_object())
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|a| error_code(a) == Some("RATE_LIMITED"))
+        .count();
+    assert_eq!((ok, limited), (5, 45), "{answers:?}");
+
+    app.wait_deliveries_settled(&provider.token, &client_id)
+        .await;
+    let id = Uuid::parse_str(&client_id).unwrap();
+    let live = account_link::Entity::find()
+        .filter(account_link::Column::ClientId.eq(id))
+        .filter(account_link::Column::UsedAt.is_null())
+        .filter(account_link::Column::RevokedAt.is_null())
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(live, 1, "exactly one live link remains");
+    let sent = email_delivery::Entity::find()
+        .filter(email_delivery::Column::ClientId.eq(id))
+        .filter(email_delivery::Column::Status.eq("sent"))
+        .count(&app.state.db)
+        .await
+        .unwrap();
+    assert!(sent >= 1);
+    // The one live link is the one in the newest email received.
+    let mail = app.smtp().messages_to("jane@example.com");
+    let newest = mail.last().and_then(|m| m.token()).unwrap();
+    assert_eq!(app.link_status(&newest).await["state"], "VALID");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_a_resend_is_refused_and_nothing_is_written() {
+    let dead = format!("redis://127.0.0.1:{}", free_port());
+    let prefix = format!("test:{}", Uuid::new_v4().simple());
+    let app = spawn_app_with(
+        Backend::Postgres,
+        &[("REDIS_URL", &dead), ("REDIS_KEY_PREFIX", &prefix)],
+    )
+    .await;
+    let provider = app.signed_in_provider("Practice").await;
+    let body = app
+        .graphql(
+            "mutation($i: CreateClientInput!) { createClient(input: $i) { client { id } invite { id } } }",
+            json!({ "i": { "firstName": "Jane", "lastName": "Doe", "email": "jane@example.com", "sendInvite": false } }),
+            Some(&provider.token),
+        )
+        .await;
+    let client_id = body["data"]["createClient"]["client"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        body["data"]["createClient"]["invite"],
+        serde_json::Value::Null
+    );
+
+    let refused = app.resend(&provider.token, &client_id).await;
+    assert_eq!(
+        error_code(&refused),
+        Some("SERVICE_UNAVAILABLE"),
+        "{refused}"
+    );
+    assert_eq!(deliveries_of(&app, &client_id).await, 0);
+    let actions = app.audit_actions(&client_id).await;
+    assert_eq!(actions, vec!["client.created".to_owned()]);
+    // The client view still answers; only the quota is unknown.
+    let view = app.client_view(&provider.token, &client_id).await;
+    assert_eq!(view["resendQuota"], serde_json::Value::Null);
+    assert_eq!(view["email"], "jane@example.com");
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// Where `DeliverEmail` jobs are pushed.
 #[derive(Clone)]
 pub enum JobQueue {
-    Redis(RedisStorage<DeliverEmail>),
+    Redis(Box<RedisStorage<DeliverEmail>>),
     /// A plain channel sender: apalis' `MemorySink` panics under concurrent pushes.
     Memory(futures::channel::mpsc::UnboundedSender<Task<DeliverEmail>>),
 }
@@ -27,7 +27,7 @@ impl std::fmt::Debug for JobQueue {
 
 /// What a worker consumes.
 pub enum WorkerBackend {
-    Redis(RedisStorage<DeliverEmail>),
+    Redis(Box<RedisStorage<DeliverEmail>>),
     Memory(MemoryStorage<DeliverEmail>),
 }
 
@@ -45,8 +45,8 @@ pub fn redis_config(prefix: &str) -> Config {
 pub fn redis(conn: ConnectionManager, prefix: &str) -> (JobQueue, WorkerBackend) {
     let storage = RedisStorage::new(conn).with_config(redis_config(prefix));
     (
-        JobQueue::Redis(storage.clone()),
-        WorkerBackend::Redis(storage),
+        JobQueue::Redis(Box::new(storage.clone())),
+        WorkerBackend::Redis(Box::new(storage)),
     )
 }
 
@@ -67,7 +67,7 @@ impl JobQueue {
     pub async fn push(&self, job: DeliverEmail) -> Result<(), String> {
         match self {
             Self::Redis(storage) => {
-                let mut handle = storage.clone();
+                let mut handle = (**storage).clone();
                 handle.push(job).await.map_err(|e| e.to_string())
             }
             Self::Memory(tx) => {

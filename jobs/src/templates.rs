@@ -115,9 +115,9 @@ pub fn render(to: Recipient<'_>, content: &EmailContent<'_>) -> Result<Rendered,
 pub fn human_duration(d: std::time::Duration) -> String {
     let secs = d.as_secs();
     let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
-    if secs % 86_400 == 0 && secs >= 2 * 86_400 {
+    if secs.is_multiple_of(86_400) && secs >= 2 * 86_400 {
         plural(secs / 86_400, "day")
-    } else if secs % 3600 == 0 && secs >= 3600 {
+    } else if secs.is_multiple_of(3600) && secs >= 3600 {
         plural(secs / 3600, "hour")
     } else {
         plural(secs.div_ceil(60).max(1), "minute")

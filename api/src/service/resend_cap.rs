@@ -72,11 +72,14 @@ impl Window {
     }
 }
 
+/// One client's counted resends, oldest first: (when, slot id).
+type Entries = VecDeque<(DateTime<Utc>, String)>;
+
 /// The embedded implementation: one process, one map.
 #[derive(Debug)]
 pub struct InProcessLimiter {
     window: Window,
-    entries: Mutex<HashMap<Uuid, VecDeque<(DateTime<Utc>, String)>>>,
+    entries: Mutex<HashMap<Uuid, Entries>>,
 }
 
 impl InProcessLimiter {
@@ -91,7 +94,7 @@ impl InProcessLimiter {
         &self,
         client_id: Uuid,
         now: DateTime<Utc>,
-        f: impl FnOnce(&mut VecDeque<(DateTime<Utc>, String)>) -> T,
+        f: impl FnOnce(&mut Entries) -> T,
     ) -> T {
         let length = chrono::Duration::from_std(self.window.length).unwrap_or_default();
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,0 +1,133 @@
+//! Wiring the parts together: the shared state (database, limiter, queue, clock)
+//! and the email worker, chosen by mode (embedded or Redis).
+use super::{StartupError, connect_database, migrate};
+use crate::configuration::Settings;
+use crate::service::passwords::Passwords;
+use crate::service::resend_cap::{InProcessLimiter, ResendLimiter, Window};
+use crate::service::resend_cap_redis::RedisLimiter;
+use crate::state::AppState;
+use jobs::clock::SharedClock;
+use jobs::deliver_email::{Deliverer, DeliveryConfig};
+use jobs::mailer::Mailer;
+use jobs::queue::WorkerBackend;
+use jobs::worker::Worker;
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What `build_state` makes: the shared state and the queue's consumer end.
+pub struct Built {
+    pub state: AppState,
+    pub backend: WorkerBackend,
+}
+
+/// The state every part of the service shares, built from settings.
+pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<Built, StartupError> {
+    let db = connect_database(&settings).await?;
+    if settings.run_migrations {
+        migrate(&db).await?;
+    }
+    let passwords = tokio::task::spawn_blocking(Passwords::new)
+        .await
+        .map_err(|e| StartupError::Database(format!("start-up task failed: {e}")))?;
+    let email = &settings.email;
+    let window = Window {
+        limit: email.resend_limit,
+        length: email.resend_window,
+    };
+    let (redis, limiter, queue, backend): (_, Arc<dyn ResendLimiter>, _, _) =
+        match &settings.redis_url {
+            None => {
+                let (queue, backend) = jobs::queue::memory();
+                (
+                    None,
+                    Arc::new(InProcessLimiter::new(window)),
+                    queue,
+                    backend,
+                )
+            }
+            Some(url) => {
+                let client = redis::Client::open(url.expose_secret())
+                    .map_err(|_| config_error("REDIS_URL", "cannot be parsed"))?;
+                // Lazy: the API starts (and answers SERVICE_UNAVAILABLE) while Redis is down.
+                let conn = redis::aio::ConnectionManager::new_lazy_with_config(
+                    client.clone(),
+                    redis_connection_config(),
+                )
+                .map_err(|e| config_error("REDIS_URL", &e.to_string()))?;
+                let prefix = &email.redis_key_prefix;
+                let (queue, backend) = jobs::queue::redis(conn.clone(), prefix);
+                let limiter = RedisLimiter::new(conn, window, prefix);
+                (Some(client), Arc::new(limiter), queue, backend)
+            }
+        };
+    let state = AppState {
+        db,
+        redis,
+        settings: Arc::new(settings),
+        passwords,
+        clock,
+        limiter,
+        queue,
+    };
+    Ok(Built { state, backend })
+}
+
+fn config_error(variable: &'static str, message: &str) -> StartupError {
+    StartupError::Config(crate::configuration::ConfigError {
+        variable,
+        message: message.to_owned(),
+    })
+}
+
+/// Short timeouts and few retries: a request waits at most a couple of seconds for
+/// Redis before the answer is SERVICE_UNAVAILABLE.
+fn redis_connection_config() -> redis::aio::ConnectionManagerConfig {
+    redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_response_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(500))
+}
+
+/// The email worker for `state`, consuming `backend`.
+pub fn email_worker(state: &AppState, backend: WorkerBackend) -> Result<Worker, StartupError> {
+    let email = &state.settings.email;
+    let mailer = Mailer::from_url(email.smtp_url.expose_secret())
+        .map_err(|m| config_error("SMTP_URL", &m))?;
+    let config = DeliveryConfig {
+        public_url: state.settings.public_url.clone(),
+        mail_from: email.mail_from.clone(),
+        reset_link_ttl: email.reset_link_ttl,
+        max_attempts: email.max_attempts,
+        retry_base: email.retry_base,
+        lease: Duration::from_secs(60),
+    };
+    Ok(Worker {
+        deliverer: Arc::new(Deliverer {
+            db: state.db.clone(),
+            mailer,
+            clock: state.clock.clone(),
+            config,
+        }),
+        backend,
+        queue: state.queue.clone(),
+        sweep_grace: email.sweep_grace,
+    })
+}
+
+/// Choices made by the caller rather than the environment.
+pub struct Options {
+    /// Run the email worker in this process (`serve` without `--no-worker`).
+    pub worker: bool,
+    pub clock: SharedClock,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            clock: jobs::clock::system(),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The `DeliverEmail` handler: claims one outbox row, mints its link at send time,
+//! renders, sends and records the outcome. Safe to run twice for the same row: the
+//! claim is a conditional update, so a row that is `sent` is never sent again.
+
+mod link;
+mod outcome;
+
+use crate::clock::SharedClock;
+use crate::mailer::{Mailer, SendError};
+use crate::templates::{self, EmailContent, Recipient};
+use chrono::{DateTime, Utc};
+use entity::email_delivery::{kind as email_kind, status};
+use entity::{client, email_delivery, organization};
+use lettre::message::Mailbox;
+pub use link::revoke_live_links;
+pub use outcome::backoff;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The job: deliver the outbox row `delivery_id`. Carries no address, name or token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverEmail {
+    pub delivery_id: Uuid,
+}
+
+/// How deliveries behave.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Base of the links in emails, e.g. `https://portal.example.com`.
+    pub public_url: String,
+    pub mail_from: Mailbox,
+    pub reset_link_ttl: Duration,
+    /// Attempts before a transiently failing email is given up as `failed`.
+    pub max_attempts: i32,
+    /// First retry delay; doubled on each further attempt, capped at ten minutes.
+    pub retry_base: Duration,
+    /// How long a worker may hold a row in `sending` before another takes over.
+    pub lease: Duration,
+}
+
+/// What handling one job came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    /// Already sent, failed, superseded, claimed by another worker, or not yet due.
+    Skipped,
+    /// A newer link email or a change to the client made this one stale.
+    Superseded,
+    Retrying {
+        at: DateTime<Utc>,
+    },
+    Failed,
+}
+
+/// Everything a delivery needs.
+#[derive(Debug, Clone)]
+pub struct Deliverer {
+    pub db: DatabaseConnection,
+    pub mailer: Mailer,
+    pub clock: SharedClock,
+    pub config: DeliveryConfig,
+}
+
+impl Deliverer {
+    /// Handles one `DeliverEmail` job.
+    #[tracing::instrument(skip(self), fields(delivery_id = %delivery_id))]
+    pub async fn deliver(&self, delivery_id: Uuid) -> Result<Outcome, DbErr> {
+        let Some(delivery) = self.claim(delivery_id).await? else {
+            return Ok(Outcome::Skipped);
+        };
+        let Some((client, practice)) = self.recipient(delivery.client_id).await? else {
+            return self.finish(&delivery, status::SUPERSEDED, None).await;
+        };
+        let to = Recipient {
+            practice: &practice,
+            first_name: &client.first_name,
+        };
+        let token = match &delivery.link_kind {
+            None => None,
+            Some(kind) => match self.mint_link(&delivery, kind).await? {
+                Some(token) => Some(token),
+                None => return Ok(Outcome::Superseded),
+            },
+        };
+        let link = token.as_ref().map(|t| self.link_url(t));
+        let content = match (delivery.kind.as_str(), link.as_deref()) {
+            (email_kind::WELCOME, Some(link)) => EmailContent::Welcome { link },
+            (email_kind::PASSWORD_RESET, Some(link)) => EmailContent::PasswordReset {
+                link,
+                expires_in: templates::human_duration(self.config.reset_link_ttl),
+            },
+            (email_kind::EMAIL_CHANGED_NOTICE, None) => EmailContent::EmailChangedNotice,
+            (other, _) => {
+                let reason = format!("no template for a {other:?} email");
+                return self.fail(&delivery, &client, reason).await;
+            }
+        };
+        let rendered = match templates::render(to, &content) {
+            Ok(r) => r,
+            Err(e) => {
+                return self
+                    .fail(&delivery, &client, format!("template: {e}"))
+                    .await;
+            }
+        };
+        drop(link);
+        let sent = self
+            .mailer
+            .send(&self.config.mail_from, &delivery.to_address, &rendered)
+            .await;
+        drop(token);
+        match sent {
+            Ok(()) => {
+                tracing::info!(kind = %delivery.kind, "email sent");
+                self.finish(&delivery, status::SENT, None).await
+            }
+            Err(SendError::Permanent(reason)) => self.fail(&delivery, &client, reason).await,
+            Err(SendError::Transient(reason)) => self.retry_later(&delivery, &client, reason).await,
+        }
+    }
+
+    /// Takes the row if it is due and nobody holds it; counts the attempt.
+    async fn claim(&self, id: Uuid) -> Result<Option<email_delivery::Model>, DbErr> {
+        let now = self.clock.now();
+        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
+        let claimable = Condition::any()
+            .add(
+                Condition::all()
+                    .add(email_delivery::Column::Status.eq(status::QUEUED))
+                    .add(email_delivery::Column::NextAttemptAt.lte(now)),
+            )
+            .add(
+                Condition::all()
+                    .add(email_delivery::Column::Status.eq(status::SENDING))
+                    .add(email_delivery::Column::ClaimedUntil.lt(now)),
+            );
+        let claimed = email_delivery::Entity::update_many()
+            .col_expr(email_delivery::Column::Status, Expr::value(status::SENDING))
+            .col_expr(
+                email_delivery::Column::Attempts,
+                Expr::col(email_delivery::Column::Attempts).add(1),
+            )
+            .col_expr(
+                email_delivery::Column::ClaimedUntil,
+                Expr::value(now + lease),
+            )
+            .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now))
+            .filter(email_delivery::Column::Id.eq(id))
+            .filter(claimable)
+            .exec(&self.db)
+            .await?;
+        if claimed.rows_affected == 0 {
+            return Ok(None);
+        }
+        email_delivery::Entity::find_by_id(id).one(&self.db).await
+    }
+
+    async fn recipient(&self, client_id: Uuid) -> Result<Option<(client::Model, String)>, DbErr> {
+        let Some(client) = client::Entity::find_by_id(client_id).one(&self.db).await? else {
+            return Ok(None);
+        };
+        let practice = organization::Entity::find_by_id(client.organization_id)
+            .one(&self.db)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        Ok(Some((client, practice)))
+    }
+}

@@ -240,6 +240,26 @@ async fn serve_runs_embedded_with_nothing_set_and_a_cli_provider_can_sign_in() {
     assert!(created["errors"].is_null(), "{created}");
     let listed = post(&url, "{ clients { totalCount } }", Some(&token)).await;
     assert_eq!(listed["data"]["clients"]["totalCount"], 1);
+
+    // With nothing set, the welcome email lands as an .eml file under ./mail.
+    let mail_dir = dir.path().join("mail");
+    let started = Instant::now();
+    let eml = loop {
+        let found = std::fs::read_dir(&mail_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "eml"));
+        if let Some(path) = found {
+            break std::fs::read_to_string(path).unwrap();
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no .eml written");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(eml.contains("To: jane@example.com"), "{eml}");
+    assert!(eml.contains("Set up your"), "{eml}");
+    assert!(eml.contains("multipart/alternative"), "{eml}");
 }
 
 async fn post(url: &str, query: &str, token: Option<&str>) -> serde_json::Value {

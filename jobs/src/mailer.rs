@@ -69,6 +69,7 @@ impl Mailer {
             .parse()
             .map_err(|e| SendError::Permanent(format!("invalid recipient address: {e}")))?;
         let message = Message::builder()
+            .message_id(None)
             .from(from.clone())
             .to(to)
             .subject(email.subject.clone())

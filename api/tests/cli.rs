@@ -254,7 +254,10 @@ async fn serve_runs_embedded_with_nothing_set_and_a_cli_provider_can_sign_in() {
         if let Some(path) = found {
             break std::fs::read_to_string(path).unwrap();
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "no .eml written");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no .eml written"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(eml.contains("To: jane@example.com"), "{eml}");

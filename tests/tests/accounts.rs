@@ -8,6 +8,8 @@ in_both_modes!(
     an_email_change_revokes_the_old_link_and_sends_to_the_new_address,
     a_likely_typo_is_answered_with_a_suggestion_unless_confirmed,
     a_password_set_by_the_provider_ends_links_and_sessions,
+    a_password_reset_request_answers_alike_and_counts_against_the_cap,
+    a_slot_taken_for_a_failed_change_is_given_back,
 );
 
 async fn update_email(app: &portal_tests::TestApp, token: &str, input: Value) -> Value {
@@ -234,4 +236,70 @@ async fn a_password_set_by_the_provider_ends_links_and_sessions(backend: Backend
             .iter()
             .all(|m| !m.raw.contains(temporary))
     );
+}
+
+async fn a_password_reset_request_answers_alike_and_counts_against_the_cap(
+    backend: Backend,
+    queue: Queue,
+) {
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let id = app
+        .invite_client(&provider.token, "Jane", "jane@example.com")
+        .await;
+    let invite = app.smtp().wait_for("jane@example.com", 1).await[0]
+        .token()
+        .unwrap();
+    app.complete_link(&invite, CLIENT_PASSWORD).await;
+
+    let request = |email: &str| {
+        app.graphql(
+            "mutation($e: String!) { requestPasswordReset(email: $e) }",
+            json!({ "e": email }),
+            None,
+        )
+    };
+    let unknown = request("nobody@example.com").await;
+    let known = request("Jane@Example.com").await;
+    assert_eq!(unknown, known, "the answer does not tell who is a client");
+    assert_eq!(known["data"]["requestPasswordReset"], true);
+    let malformed = request("not an address").await;
+    assert_eq!(error_code(&malformed), Some("BAD_USER_INPUT"));
+
+    let mail = app.smtp().wait_for("jane@example.com", 2).await;
+    assert!(
+        mail[1].subject().contains("new password"),
+        "{}",
+        mail[1].subject()
+    );
+    let reset = mail[1].token().unwrap();
+    assert_eq!(app.link_status(&reset).await["kind"], "PASSWORD_RESET");
+    let view = app.client_view(&provider.token, &id).await;
+    assert_eq!(view["resendQuota"]["remaining"], 4, "counted against R5");
+    let done = app.complete_link(&reset, "a brand new passphrase 31").await;
+    assert!(
+        done["data"]["completeAccountLink"]["token"].is_string(),
+        "{done}"
+    );
+    assert!(app.smtp().messages_to("nobody@example.com").is_empty());
+}
+
+async fn a_slot_taken_for_a_failed_change_is_given_back(backend: Backend, queue: Queue) {
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    app.invite_client(&provider.token, "Jane", "jane@example.com")
+        .await;
+    let other = app
+        .invite_client(&provider.token, "John", "john@example.com")
+        .await;
+
+    let input = json!({ "clientId": other, "email": "jane@example.com", "resendInvite": true });
+    let taken = update_email(&app, &provider.token, input).await;
+    assert_eq!(error_code(&taken), Some("EMAIL_TAKEN"));
+    let view = app.client_view(&provider.token, &other).await;
+    assert_eq!(
+        view["resendQuota"]["remaining"], 5,
+        "the slot was given back"
+    );
+    assert_eq!(view["email"], "john@example.com");
 }

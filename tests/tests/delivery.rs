@@ -8,7 +8,40 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use std::time::Duration;
 
-in_both_modes!(a_permanent_refusal_fails_at_once_with_the_reason);
+in_both_modes!(
+    a_permanent_refusal_fails_at_once_with_the_reason,
+    a_queued_email_whose_push_was_lost_is_swept_and_sent,
+);
+
+async fn a_queued_email_whose_push_was_lost_is_swept_and_sent(backend: Backend, queue: Queue) {
+    use portal_api::service::outbox;
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let body = app
+        .graphql(
+            "mutation { createClient(input: {firstName: \"Jane\", lastName: \"Doe\", email: \"jane@example.com\", sendInvite: false}) { client { id } } }",
+            serde_json::json!({}),
+            Some(&provider.token),
+        )
+        .await;
+    let id = body["data"]["createClient"]["client"]["id"]
+        .as_str()
+        .unwrap();
+    let client_id = uuid::Uuid::parse_str(id).unwrap();
+    // An outbox row committed without its job (as if Redis blinked at the push).
+    let client = entity::client::Entity::find_by_id(client_id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let email = outbox::link_email(&client, "jane@example.com");
+    let now = chrono::Utc::now();
+    outbox::enqueue(&app.state.db, client_id, email, client.link_generation, now)
+        .await
+        .unwrap();
+    let mail = app.smtp().wait_for("jane@example.com", 1).await;
+    assert!(mail[0].token().is_some());
+}
 
 async fn a_permanent_refusal_fails_at_once_with_the_reason(backend: Backend, queue: Queue) {
     let app = spawn_mail_app(backend, queue, &[]).await;

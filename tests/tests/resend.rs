@@ -10,7 +10,58 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
-in_both_modes!(five_resends_pass_and_the_sixth_is_refused_until_a_slot_frees);
+in_both_modes!(
+    five_resends_pass_and_the_sixth_is_refused_until_a_slot_frees,
+    a_resend_needs_an_email_and_a_client_of_ones_own_practice,
+);
+
+async fn a_resend_needs_an_email_and_a_client_of_ones_own_practice(backend: Backend, queue: Queue) {
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let stranger = app.signed_in_provider("Other Practice").await;
+    let no_email = app
+        .create_client(&provider.token, "Jane", "Doe", None)
+        .await;
+    let no_email = no_email["data"]["createClient"]["client"]["id"]
+        .as_str()
+        .unwrap();
+    let refused = app.resend(&provider.token, no_email).await;
+    assert_eq!(error_code(&refused), Some("CLIENT_HAS_NO_EMAIL"));
+    let view = app.client_view(&provider.token, no_email).await;
+    assert_eq!(view["resendQuota"]["remaining"], 5, "nothing counted");
+
+    let id = app
+        .invite_client(&provider.token, "John", "john@example.com")
+        .await;
+    let foreign = app.resend(&stranger.token, &id).await;
+    assert_eq!(error_code(&foreign), Some("NOT_FOUND"));
+    let missing = app
+        .resend(&provider.token, &Uuid::now_v7().to_string())
+        .await;
+    assert_eq!(error_code(&missing), Some("NOT_FOUND"));
+    assert_eq!(
+        foreign["errors"][0]["message"],
+        missing["errors"][0]["message"]
+    );
+    let anonymous = app.resend("", &id).await;
+    assert!(
+        matches!(error_code(&anonymous), Some("UNAUTHENTICATED")),
+        "{anonymous}"
+    );
+
+    // A client's own session cannot act as a provider.
+    let invite = app.smtp().wait_for("john@example.com", 1).await[0]
+        .token()
+        .unwrap();
+    let done = app
+        .complete_link(&invite, portal_tests::mail::CLIENT_PASSWORD)
+        .await;
+    let client_token = done["data"]["completeAccountLink"]["token"]
+        .as_str()
+        .unwrap();
+    let forbidden = app.resend(client_token, &id).await;
+    assert_eq!(error_code(&forbidden), Some("FORBIDDEN"));
+}
 
 async fn deliveries_of(app: &portal_tests::TestApp, client_id: &str) -> u64 {
     email_delivery::Entity::find()

@@ -61,6 +61,44 @@ pub fn memory() -> (JobQueue, WorkerBackend) {
     (JobQueue::Memory(tx), WorkerBackend::Memory(storage))
 }
 
+/// How long finished jobs' data stays in Redis (for inspection) before it is removed.
+pub const KEEP_FINISHED: Duration = Duration::from_secs(3600);
+
+/// KEYS: data hash, done set, dead set. Removes set members without data.
+const FORGET_VACUUMED_IDS: &str = r"
+local removed = 0
+for i = 2, 3 do
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[i])) do
+    if redis.call('HEXISTS', KEYS[1], id) == 0 then
+      redis.call('SREM', KEYS[i], id)
+      removed = removed + 1
+    end
+  end
+end
+return removed
+";
+
+/// Removes jobs finished more than `keep` ago from Redis: apalis keeps every job's
+/// data and metadata otherwise, and the outbox already holds the history.
+pub async fn vacuum(storage: &RedisStorage<DeliverEmail>, keep: Duration) -> Result<usize, String> {
+    use apalis_core::backend::Vacuum;
+    let mut storage = storage.clone();
+    let removed = storage
+        .vacuum_before(keep)
+        .await
+        .map_err(|e| e.to_string())?;
+    // apalis keeps finished ids in plain sets; drop those whose data is gone.
+    let config = storage.get_config().clone();
+    let _: i64 = redis::Script::new(FORGET_VACUUMED_IDS)
+        .key(config.job_data_hash())
+        .key(config.done_jobs_set())
+        .key(config.dead_jobs_set())
+        .invoke_async(storage.get_connection())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(removed)
+}
+
 impl JobQueue {
     /// Pushes one delivery job. A failure is not fatal: the row stays `queued` and
     /// the sweeper pushes it again.

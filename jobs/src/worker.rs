@@ -102,34 +102,67 @@ async fn consume(backend: WorkerBackend, deliverer: Arc<Deliverer>, stop: watch:
                 tracing::error!(error = %e, "embedded worker stopped");
             }
         }
-        WorkerBackend::Redis(storage) => loop {
-            // Any Redis error ends an apalis worker for good; start a fresh one
-            // (under a new name) until we are told to stop.
-            let name = unique_name("worker");
-            let backend = storage
-                .clone()
-                .poll_with_interval(Duration::from_millis(100));
-            let worker = WorkerBuilder::new(name.clone())
-                .backend(backend)
-                .data(deliverer.clone())
-                .concurrency(CONCURRENCY)
-                .build(deliver);
-            let mut rx = stop.clone();
-            let until = async move {
-                let _ = rx.wait_for(|s| *s).await;
-                Ok::<(), std::io::Error>(())
-            };
-            match worker.run_until(until).await {
-                Ok(()) => return,
-                Err(e) => {
-                    if *stop.borrow() {
-                        return;
-                    }
-                    tracing::warn!(worker = %name, error = %e, "queue consumer stopped; restarting");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+        WorkerBackend::Redis(storage) => {
+            let vacuum = tokio::spawn(vacuum_redis((*storage).clone(), stop.clone()));
+            consume_redis(storage, deliverer, stop).await;
+            let _ = vacuum.await;
+        }
+    }
+}
+
+async fn vacuum_redis(
+    storage: apalis_redis::RedisStorage<DeliverEmail>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(maintenance::EVERY);
+    loop {
+        let stopped = tokio::select! {
+            _ = stop.wait_for(|s| *s) => true,
+            _ = ticker.tick() => false,
+        };
+        if stopped {
+            return;
+        }
+        match crate::queue::vacuum(&storage, crate::queue::KEEP_FINISHED).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed finished jobs from Redis"),
+            Err(e) => tracing::warn!(error = %e, "Redis vacuum failed; will retry"),
+        }
+    }
+}
+
+async fn consume_redis(
+    storage: Box<apalis_redis::RedisStorage<DeliverEmail>>,
+    deliverer: Arc<Deliverer>,
+    stop: watch::Receiver<bool>,
+) {
+    loop {
+        // Any Redis error ends an apalis worker for good; start a fresh one
+        // (under a new name) until we are told to stop.
+        let name = unique_name("worker");
+        let backend = storage
+            .clone()
+            .poll_with_interval(Duration::from_millis(100));
+        let worker = WorkerBuilder::new(name.clone())
+            .backend(backend)
+            .data(deliverer.clone())
+            .concurrency(CONCURRENCY)
+            .build(deliver);
+        let mut rx = stop.clone();
+        let until = async move {
+            let _ = rx.wait_for(|s| *s).await;
+            Ok::<(), std::io::Error>(())
+        };
+        match worker.run_until(until).await {
+            Ok(()) => return,
+            Err(e) => {
+                if *stop.borrow() {
+                    return;
                 }
+                tracing::warn!(worker = %name, error = %e, "queue consumer stopped; restarting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
-        },
+        }
     }
 }
 

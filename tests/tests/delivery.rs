@@ -153,3 +153,43 @@ async fn a_worker_restarted_with_mail_queued_sends_everything_once() {
     assert!(rows.is_empty(), "all sent: {rows:?}");
     drop(second);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_jobs_are_vacuumed_from_redis() {
+    let app = spawn_mail_app(Backend::Postgres, Queue::Redis, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    for i in 0..3 {
+        let address = format!("c{i}@example.com");
+        app.invite_client(&provider.token, "Jane", &address).await;
+        app.smtp().wait_for(&address, 1).await;
+    }
+    let jobs::queue::JobQueue::Redis(storage) = &app.state.queue else {
+        panic!("production mode uses Redis");
+    };
+    let data_key = storage.get_config().job_data_hash();
+    let mut conn = redis::Client::open(portal_tests::redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    // Jobs are marked done just after the email is handed over; wait for all three.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut removed = 0;
+    while removed < 3 && tokio::time::Instant::now() < deadline {
+        removed += jobs::queue::vacuum(storage, Duration::ZERO).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(removed, 3);
+    let left: i64 = redis::cmd("HLEN")
+        .arg(&data_key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    let done_ids: i64 = redis::cmd("SCARD")
+        .arg(storage.get_config().done_jobs_set())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(done_ids, 0);
+}

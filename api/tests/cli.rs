@@ -242,27 +242,44 @@ async fn serve_runs_embedded_with_nothing_set_and_a_cli_provider_can_sign_in() {
     assert_eq!(listed["data"]["clients"]["totalCount"], 1);
 
     // With nothing set, the welcome email lands as an .eml file under ./mail.
-    let mail_dir = dir.path().join("mail");
+    let eml = wait_for_eml(&dir.path().join("mail"));
+    assert!(eml.contains("To: jane@example.com"), "{eml}");
+    assert!(eml.contains("Set up your"), "{eml}");
+    assert!(eml.contains("multipart/alternative"), "{eml}");
+}
+
+/// Waits for the first `.eml` file in `mail_dir` and returns it.
+fn wait_for_eml(mail_dir: &std::path::Path) -> String {
     let started = Instant::now();
-    let eml = loop {
-        let found = std::fs::read_dir(&mail_dir)
+    loop {
+        let found = std::fs::read_dir(mail_dir)
             .into_iter()
             .flatten()
             .flatten()
             .map(|e| e.path())
             .find(|p| p.extension().is_some_and(|x| x == "eml"));
         if let Some(path) = found {
-            break std::fs::read_to_string(path).unwrap();
+            return std::fs::read_to_string(path).unwrap();
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "no .eml written"
         );
         std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(eml.contains("To: jane@example.com"), "{eml}");
-    assert!(eml.contains("Set up your"), "{eml}");
-    assert!(eml.contains("multipart/alternative"), "{eml}");
+    }
+}
+
+/// The link token in an email's decoded text part.
+fn link_token(eml: &str) -> String {
+    let message = mail_parser::MessageParser::default()
+        .parse(eml.as_bytes())
+        .unwrap();
+    let text = message.body_text(0).unwrap().into_owned();
+    let start = text.find("token=").unwrap() + "token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
 }
 
 async fn post(url: &str, query: &str, token: Option<&str>) -> serde_json::Value {
@@ -297,6 +314,23 @@ async fn json_logs_carry_request_ids_and_never_a_password_or_token() {
         .unwrap()
         .to_owned();
     post(&url, "{ clients { totalCount } }", Some(&token)).await;
+    let create = r#"mutation { createClient(input: {firstName: "Jane", lastName: "Doe", email: "jane@example.com"}) { client { id } } }"#;
+    post(&url, create, Some(&token)).await;
+    let link = link_token(&wait_for_eml(&dir.path().join("mail")));
+    let client_password = "client-secret-marker-91be lantern";
+    let status = format!(r#"{{ accountLink(token: "{link}") {{ state }} }}"#);
+    assert_eq!(
+        post(&url, &status, None).await["data"]["accountLink"]["state"],
+        "VALID"
+    );
+    let complete = format!(
+        r#"mutation {{ completeAccountLink(input: {{token: "{link}", password: "{client_password}"}}) {{ token }} }}"#
+    );
+    let done = post(&url, &complete, None).await;
+    let client_token = done["data"]["completeAccountLink"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{done}"))
+        .to_owned();
     post(&url, "mutation { signOut }", Some(&token)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(serving);
@@ -319,7 +353,17 @@ async fn json_logs_carry_request_ids_and_never_a_password_or_token() {
         "{finished:?}"
     );
     let all = logs.join("\n");
-    for secret in [PASSWORD, wrong, token.as_str(), &token[4..]] {
+    let secrets = [
+        PASSWORD,
+        wrong,
+        token.as_str(),
+        &token[4..],
+        link.as_str(),
+        &link[4..],
+        client_password,
+        client_token.as_str(),
+    ];
+    for secret in secrets {
         assert!(!all.contains(secret), "a secret reached the log");
     }
 }

@@ -39,5 +39,5 @@ pub async fn run(db: DatabaseConnection, every: Duration, shutdown: impl Future<
             },
         }
     }
-    tracing::info!("worker stopped");
+    tracing::debug!("housekeeping stopped");
 }

@@ -40,6 +40,8 @@ pub mod kind {
     pub const WELCOME: &str = "welcome";
     pub const PASSWORD_RESET: &str = "password_reset";
     pub const EMAIL_CHANGED_NOTICE: &str = "email_changed_notice";
+    pub const MESSAGE_NOTIFICATION: &str = "message_notification";
+    pub const INTAKE_REMINDER: &str = "intake_reminder";
 }
 
 /// Delivery states.

@@ -1,5 +1,6 @@
 //! The job queue: apalis on Redis in production (any number of workers), apalis'
 //! in-process storage in embedded mode. The API only pushes; workers consume.
+use crate::check_intake_forms::CheckIntakeForms;
 use crate::deliver_email::DeliverEmail;
 use apalis::prelude::*;
 use apalis_redis::{Config, RedisStorage};
@@ -8,57 +9,133 @@ use redis::aio::ConnectionManager;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Where `DeliverEmail` jobs are pushed.
+type Sender<T> = futures::channel::mpsc::UnboundedSender<Task<T>>;
+
+/// Where jobs are pushed: `DeliverEmail` and the delayed `CheckIntakeForms`.
 #[derive(Clone)]
 pub enum JobQueue {
-    Redis(Box<RedisStorage<DeliverEmail>>),
-    /// A plain channel sender: apalis' `MemorySink` panics under concurrent pushes.
-    Memory(futures::channel::mpsc::UnboundedSender<Task<DeliverEmail>>),
+    Redis {
+        deliver: Box<RedisStorage<DeliverEmail>>,
+        intake: Box<RedisStorage<CheckIntakeForms>>,
+    },
+    /// Plain channel senders: apalis' `MemorySink` panics under concurrent pushes.
+    Memory {
+        deliver: Sender<DeliverEmail>,
+        intake: Sender<CheckIntakeForms>,
+    },
 }
 
 impl std::fmt::Debug for JobQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Self::Redis(_) => "JobQueue::Redis",
-            Self::Memory(_) => "JobQueue::Memory",
+            Self::Redis { .. } => "JobQueue::Redis",
+            Self::Memory { .. } => "JobQueue::Memory",
         })
     }
 }
 
 /// What a worker consumes.
 pub enum WorkerBackend {
-    Redis(Box<RedisStorage<DeliverEmail>>),
-    Memory(MemoryStorage<DeliverEmail>),
+    Redis {
+        deliver: Box<RedisStorage<DeliverEmail>>,
+        intake: Box<RedisStorage<CheckIntakeForms>>,
+    },
+    Memory {
+        deliver: MemoryStorage<DeliverEmail>,
+        intake: MemoryStorage<CheckIntakeForms>,
+    },
 }
 
-/// The queue's settings on Redis: a short heartbeat so a killed worker's jobs run
+/// A queue's settings on Redis: a short heartbeat so a killed worker's jobs run
 /// again within seconds (three missed beats; fewer declares slow workers dead).
-pub fn redis_config(prefix: &str) -> Config {
+pub fn redis_config(prefix: &str, job: &str) -> Config {
     Config::default()
-        .queue(format!("{prefix}:deliver_email"))
+        .queue(format!("{prefix}:{job}"))
         .heartbeat_interval(Duration::from_secs(1))
         .missed_heartbeats(3)
         .batch_size(4)
 }
 
-/// A queue on Redis; `conn` may be lazy (the API starts while Redis is down).
+/// Queues on Redis; `conn` may be lazy (the API starts while Redis is down).
 pub fn redis(conn: ConnectionManager, prefix: &str) -> (JobQueue, WorkerBackend) {
-    let storage = RedisStorage::new(conn).with_config(redis_config(prefix));
+    let deliver =
+        RedisStorage::new(conn.clone()).with_config(redis_config(prefix, "deliver_email"));
+    let intake = RedisStorage::new(conn).with_config(redis_config(prefix, "check_intake_forms"));
     (
-        JobQueue::Redis(Box::new(storage.clone())),
-        WorkerBackend::Redis(Box::new(storage)),
+        JobQueue::Redis {
+            deliver: Box::new(deliver.clone()),
+            intake: Box::new(intake.clone()),
+        },
+        WorkerBackend::Redis {
+            deliver: Box::new(deliver),
+            intake: Box::new(intake),
+        },
     )
 }
 
-/// An in-process queue for embedded mode.
-pub fn memory() -> (JobQueue, WorkerBackend) {
-    let (tx, rx) = futures::channel::mpsc::unbounded::<Task<DeliverEmail>>();
-    let sink: Box<
-        dyn futures::Sink<Task<DeliverEmail>, Error = MemoryStorageError> + Send + Sync + Unpin,
-    > = Box::new(tx.clone().sink_map_err(MemoryStorageError::from));
+fn memory_storage<T: Send + 'static>() -> (Sender<T>, MemoryStorage<T>) {
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Task<T>>();
+    let sink: Box<dyn futures::Sink<Task<T>, Error = MemoryStorageError> + Send + Sync + Unpin> =
+        Box::new(tx.clone().sink_map_err(MemoryStorageError::from));
     let sink = MemorySink::new(Arc::new(futures::lock::Mutex::new(sink)));
-    let storage = MemoryStorage::new_with(sink, rx.boxed());
-    (JobQueue::Memory(tx), WorkerBackend::Memory(storage))
+    (tx, MemoryStorage::new_with(sink, rx.boxed()))
+}
+
+/// In-process queues for embedded mode.
+pub fn memory() -> (JobQueue, WorkerBackend) {
+    let (deliver_tx, deliver) = memory_storage();
+    let (intake_tx, intake) = memory_storage();
+    (
+        JobQueue::Memory {
+            deliver: deliver_tx,
+            intake: intake_tx,
+        },
+        WorkerBackend::Memory { deliver, intake },
+    )
+}
+
+fn task<T>(job: T) -> TaskBuilder<T> {
+    TaskBuilder::new(job).task_id(TaskId::from_string(uuid::Uuid::new_v4().to_string()))
+}
+
+impl JobQueue {
+    /// Pushes one delivery job. A failure is not fatal: the row stays `queued` and
+    /// the sweeper pushes it again.
+    pub async fn push(&self, job: DeliverEmail) -> Result<(), String> {
+        match self {
+            Self::Redis { deliver, .. } => {
+                let mut handle = (**deliver).clone();
+                handle.push(job).await.map_err(|e| e.to_string())
+            }
+            Self::Memory { deliver, .. } => deliver
+                .unbounded_send(task(job).build())
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Schedules an intake check `after` from now (a delayed job on Redis; a timer
+    /// in embedded mode). The `intake_check` row is the record: a lost job is swept.
+    pub async fn schedule_intake_check(
+        &self,
+        job: CheckIntakeForms,
+        after: Duration,
+    ) -> Result<(), String> {
+        match self {
+            Self::Redis { intake, .. } => {
+                let mut handle = (**intake).clone();
+                let delayed = task(job).run_after(after).build();
+                handle.push_task(delayed).await.map_err(|e| e.to_string())
+            }
+            Self::Memory { intake, .. } => {
+                let intake = intake.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    let _ = intake.unbounded_send(task(job).build());
+                });
+                Ok(())
+            }
+        }
+    }
 }
 
 /// How long finished jobs' data stays in Redis (for inspection) before it is removed.
@@ -97,23 +174,4 @@ pub async fn vacuum(storage: &RedisStorage<DeliverEmail>, keep: Duration) -> Res
         .await
         .map_err(|e| e.to_string())?;
     Ok(removed)
-}
-
-impl JobQueue {
-    /// Pushes one delivery job. A failure is not fatal: the row stays `queued` and
-    /// the sweeper pushes it again.
-    pub async fn push(&self, job: DeliverEmail) -> Result<(), String> {
-        match self {
-            Self::Redis(storage) => {
-                let mut handle = (**storage).clone();
-                handle.push(job).await.map_err(|e| e.to_string())
-            }
-            Self::Memory(tx) => {
-                let task = TaskBuilder::new(job)
-                    .task_id(TaskId::from_string(uuid::Uuid::new_v4().to_string()))
-                    .build();
-                tx.unbounded_send(task).map_err(|e| e.to_string())
-            }
-        }
-    }
 }

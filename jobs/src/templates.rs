@@ -21,6 +21,10 @@ pub enum EmailContent<'a> {
     PasswordReset { link: &'a str, expires_in: String },
     /// Sent to the old address after a change; carries no link.
     EmailChangedNotice,
+    /// R9: a message waits in the portal. Never the message itself.
+    MessageNotification { portal: &'a str },
+    /// R8: forms still to complete, by title only (never answers).
+    IntakeReminder { portal: &'a str, forms: Vec<String> },
 }
 
 /// Who the email is for.
@@ -52,6 +56,22 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "email_changed_notice.txt",
             include_str!("templates/email_changed_notice.txt"),
         ),
+        (
+            "message_notification.html",
+            include_str!("templates/message_notification.html"),
+        ),
+        (
+            "message_notification.txt",
+            include_str!("templates/message_notification.txt"),
+        ),
+        (
+            "intake_reminder.html",
+            include_str!("templates/intake_reminder.html"),
+        ),
+        (
+            "intake_reminder.txt",
+            include_str!("templates/intake_reminder.txt"),
+        ),
     ];
     for (name, source) in sources {
         // The templates are compiled into the binary; a broken one fails every test.
@@ -63,6 +83,11 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 
 /// Renders `content` for `to`.
 pub fn render(to: Recipient<'_>, content: &EmailContent<'_>) -> Result<Rendered, minijinja::Error> {
+    let (portal, forms) = match content {
+        EmailContent::MessageNotification { portal } => (Some(*portal), None),
+        EmailContent::IntakeReminder { portal, forms } => (Some(*portal), Some(forms.clone())),
+        _ => (None, None),
+    };
     let (name, subject, link, expires_in) = match content {
         EmailContent::Welcome { link } => (
             "welcome",
@@ -88,15 +113,30 @@ pub fn render(to: Recipient<'_>, content: &EmailContent<'_>) -> Result<Rendered,
             None,
             None,
         ),
+        EmailContent::MessageNotification { .. } => (
+            "message_notification",
+            format!("New message from {}", to.practice),
+            None,
+            None,
+        ),
+        EmailContent::IntakeReminder { .. } => (
+            "intake_reminder",
+            format!("{}: forms to complete in your client portal", to.practice),
+            None,
+            None,
+        ),
     };
     // The link is ours (PUBLIC_URL + a base64url token): HTML-safe as it is, and
     // escaping its slashes would only make the raw message harder to read.
     let link = link.map(|l| minijinja::Value::from_safe_string(l.to_owned()));
+    let portal = portal.map(|p| minijinja::Value::from_safe_string(p.to_owned()));
     let ctx = context! {
         practice => to.practice,
         first_name => to.first_name,
         link => link,
         expires_in => expires_in,
+        portal => portal,
+        forms => forms,
     };
     let text = TEMPLATES
         .get_template(&format!("{name}.txt"))?
@@ -160,6 +200,28 @@ mod tests {
         assert!(!r.text.contains("http") && !r.html.contains("href"));
         insta::assert_snapshot!("email_changed_notice_text", r.text);
         insta::assert_snapshot!("email_changed_notice_html", r.html);
+    }
+
+    #[test]
+    fn message_notification_says_only_that_a_message_waits() {
+        let content = EmailContent::MessageNotification {
+            portal: "https://portal.example/",
+        };
+        let r = render(TO, &content).unwrap();
+        insta::assert_snapshot!("message_notification_text", r.text);
+        insta::assert_snapshot!("message_notification_html", r.html);
+    }
+
+    #[test]
+    fn intake_reminder_names_the_forms() {
+        let content = EmailContent::IntakeReminder {
+            portal: "https://portal.example/",
+            forms: vec!["Health history".into(), "Consent <form>".into()],
+        };
+        let r = render(TO, &content).unwrap();
+        assert!(r.html.contains("Consent &lt;form&gt;"));
+        insta::assert_snapshot!("intake_reminder_text", r.text);
+        insta::assert_snapshot!("intake_reminder_html", r.html);
     }
 
     #[test]

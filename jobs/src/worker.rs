@@ -1,5 +1,6 @@
-//! A worker process: the apalis `DeliverEmail` consumer, the outbox sweeper and
-//! housekeeping, all stopped together by one shutdown signal.
+//! A worker process: the apalis consumers (`DeliverEmail`, `CheckIntakeForms`), the
+//! outbox sweeper and housekeeping, all stopped together by one shutdown signal.
+use crate::check_intake_forms::{self, CheckIntakeForms};
 use crate::deliver_email::{DeliverEmail, Deliverer, Outcome};
 use crate::maintenance;
 use crate::queue::{JobQueue, WorkerBackend};
@@ -9,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How often the sweeper looks for stranded outbox rows.
+/// How often the sweeper looks for stranded outbox rows and overdue checks.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
-/// Jobs one worker runs at once.
+/// Jobs one consumer runs at once.
 const CONCURRENCY: usize = 8;
 /// How long a stopping worker waits for jobs in flight.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -24,6 +25,12 @@ pub struct Worker {
     pub sweep_grace: Duration,
 }
 
+/// What job handlers share.
+pub struct JobContext {
+    pub deliverer: Arc<Deliverer>,
+    pub queue: JobQueue,
+}
+
 /// A name unique across hosts and restarts: apalis refuses a name still registered.
 pub fn unique_name(role: &str) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -34,10 +41,19 @@ pub fn unique_name(role: &str) -> String {
     format!("{role}-{host}-{}-{}", std::process::id(), &random[..8])
 }
 
-/// The job handler. Errors are logged, never returned: the outbox row records what
-/// happened, and the sweeper, not apalis' retry, drives the next attempt.
-async fn deliver(job: DeliverEmail, deliverer: Data<Arc<Deliverer>>) -> Result<(), BoxDynError> {
-    match deliverer.deliver(job.delivery_id).await {
+/// Pushes delivery jobs for rows just queued; a failed push is swept later.
+async fn push_all(queue: &JobQueue, ids: impl IntoIterator<Item = uuid::Uuid>) {
+    for delivery_id in ids {
+        if let Err(e) = queue.push(DeliverEmail { delivery_id }).await {
+            tracing::warn!(%delivery_id, error = %e, "push failed; the sweeper will retry");
+        }
+    }
+}
+
+/// Handles `DeliverEmail`. Errors are logged, never returned: the outbox row
+/// records what happened, and the sweeper, not apalis' retry, drives the next attempt.
+async fn deliver(job: DeliverEmail, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
+    match ctx.deliverer.deliver(job.delivery_id).await {
         Ok(Outcome::Skipped) => tracing::debug!(delivery_id = %job.delivery_id, "nothing to do"),
         Ok(outcome) => {
             tracing::debug!(delivery_id = %job.delivery_id, ?outcome, "delivery handled")
@@ -49,21 +65,49 @@ async fn deliver(job: DeliverEmail, deliverer: Data<Arc<Deliverer>>) -> Result<(
     Ok(())
 }
 
+/// Handles `CheckIntakeForms`; a check that fails stays pending and is swept.
+async fn check_intake(
+    job: CheckIntakeForms,
+    ctx: Data<Arc<JobContext>>,
+) -> Result<(), BoxDynError> {
+    let d = &ctx.deliverer;
+    match check_intake_forms::run(&d.db, &d.clock, job.client_id).await {
+        Ok(queued) => push_all(&ctx.queue, queued).await,
+        Err(e) => {
+            tracing::warn!(client_id = %job.client_id, error = %e, "intake check failed; will retry")
+        }
+    }
+    Ok(())
+}
+
+/// Builds an apalis worker for one job type and runs it until `stop`.
+macro_rules! run_consumer {
+    ($name:expr, $backend:expr, $ctx:expr, $handler:expr, $stop:expr) => {{
+        let worker = WorkerBuilder::new($name)
+            .backend($backend)
+            .data($ctx)
+            .concurrency(CONCURRENCY)
+            .build($handler);
+        let mut rx = $stop;
+        worker
+            .run_until(async move {
+                let _ = rx.wait_for(|s| *s).await;
+                Ok::<(), std::io::Error>(())
+            })
+            .await
+    }};
+}
+
 impl Worker {
     /// Runs until `shutdown` resolves.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let consumer = tokio::spawn(consume(
-            self.backend,
-            self.deliverer.clone(),
-            stop_rx.clone(),
-        ));
-        let sweeper = tokio::spawn(sweep(
-            self.deliverer.clone(),
-            self.queue,
-            self.sweep_grace,
-            stop_rx.clone(),
-        ));
+        let ctx = Arc::new(JobContext {
+            deliverer: self.deliverer.clone(),
+            queue: self.queue.clone(),
+        });
+        let consumers = tokio::spawn(consume(self.backend, ctx.clone(), stop_rx.clone()));
+        let sweeper = tokio::spawn(sweep(ctx, self.sweep_grace, stop_rx.clone()));
         let mut stopped = stop_rx.clone();
         let housekeeping = tokio::spawn(maintenance::run(
             self.deliverer.db.clone(),
@@ -75,7 +119,7 @@ impl Worker {
         shutdown.await;
         let _ = stop_tx.send(true);
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-            let _ = tokio::join!(consumer, sweeper, housekeeping);
+            let _ = tokio::join!(consumers, sweeper, housekeeping);
         })
         .await;
         if drained.is_err() {
@@ -85,27 +129,56 @@ impl Worker {
     }
 }
 
-async fn consume(backend: WorkerBackend, deliverer: Arc<Deliverer>, stop: watch::Receiver<bool>) {
+async fn consume(backend: WorkerBackend, ctx: Arc<JobContext>, stop: watch::Receiver<bool>) {
     match backend {
-        WorkerBackend::Memory(storage) => {
-            let worker = WorkerBuilder::new(unique_name("embedded"))
-                .backend(storage)
-                .data(deliverer)
-                .concurrency(CONCURRENCY)
-                .build(deliver);
-            let mut rx = stop;
-            let until = async move {
-                let _ = rx.wait_for(|s| *s).await;
-                Ok::<(), std::io::Error>(())
-            };
-            if let Err(e) = worker.run_until(until).await {
+        WorkerBackend::Memory { deliver: d, intake } => {
+            let name = unique_name("embedded");
+            let (ctx2, stop2) = (ctx.clone(), stop.clone());
+            let emails = async move { run_consumer!(name, d, ctx2, deliver, stop2) };
+            let intake_name = unique_name("embedded-intake");
+            let checks = async move { run_consumer!(intake_name, intake, ctx, check_intake, stop) };
+            let (emails, checks) = tokio::join!(emails, checks);
+            if let Err(e) = emails.and(checks) {
                 tracing::error!(error = %e, "embedded worker stopped");
             }
         }
-        WorkerBackend::Redis(storage) => {
-            let vacuum = tokio::spawn(vacuum_redis((*storage).clone(), stop.clone()));
-            consume_redis(storage, deliverer, stop).await;
+        WorkerBackend::Redis { deliver: d, intake } => {
+            let vacuum = tokio::spawn(vacuum_redis((*d).clone(), stop.clone()));
+            let poll = Duration::from_millis(100);
+            let emails = restart_on_error(stop.clone(), |name, stop| {
+                let backend = (*d).clone().poll_with_interval(poll);
+                let ctx = ctx.clone();
+                async move { run_consumer!(name, backend, ctx, deliver, stop) }
+            });
+            let checks = restart_on_error(stop.clone(), |name, stop| {
+                let backend = (*intake).clone().poll_with_interval(poll);
+                let ctx = ctx.clone();
+                async move { run_consumer!(format!("{name}-intake"), backend, ctx, check_intake, stop) }
+            });
+            tokio::join!(emails, checks);
             let _ = vacuum.await;
+        }
+    }
+}
+
+/// Any Redis error ends an apalis worker for good; start a fresh one (under a new
+/// name) until we are told to stop.
+async fn restart_on_error<F, Fut>(stop: watch::Receiver<bool>, mut run: F)
+where
+    F: FnMut(String, watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = Result<(), WorkerError>>,
+{
+    loop {
+        let name = unique_name("worker");
+        match run(name.clone(), stop.clone()).await {
+            Ok(()) => return,
+            Err(e) => {
+                if *stop.borrow() {
+                    return;
+                }
+                tracing::warn!(worker = %name, error = %e, "queue consumer stopped; restarting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
     }
 }
@@ -131,64 +204,31 @@ async fn vacuum_redis(
     }
 }
 
-async fn consume_redis(
-    storage: Box<apalis_redis::RedisStorage<DeliverEmail>>,
-    deliverer: Arc<Deliverer>,
-    stop: watch::Receiver<bool>,
-) {
-    loop {
-        // Any Redis error ends an apalis worker for good; start a fresh one
-        // (under a new name) until we are told to stop.
-        let name = unique_name("worker");
-        let backend = storage
-            .clone()
-            .poll_with_interval(Duration::from_millis(100));
-        let worker = WorkerBuilder::new(name.clone())
-            .backend(backend)
-            .data(deliverer.clone())
-            .concurrency(CONCURRENCY)
-            .build(deliver);
-        let mut rx = stop.clone();
-        let until = async move {
-            let _ = rx.wait_for(|s| *s).await;
-            Ok::<(), std::io::Error>(())
-        };
-        match worker.run_until(until).await {
-            Ok(()) => return,
-            Err(e) => {
-                if *stop.borrow() {
-                    return;
-                }
-                tracing::warn!(worker = %name, error = %e, "queue consumer stopped; restarting");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-}
-
-async fn sweep(
-    deliverer: Arc<Deliverer>,
-    queue: JobQueue,
-    grace: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn sweep(ctx: Arc<JobContext>, grace: Duration, mut stop: watch::Receiver<bool>) {
     let mut ticker = tokio::time::interval(SWEEP_EVERY);
+    let d = &ctx.deliverer;
     loop {
-        tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
-            _ = ticker.tick() => {}
-        }
-        let due = match sweeper::due_deliveries(&deliverer.db, &deliverer.clock, grace).await {
-            Ok(due) => due,
-            Err(e) => {
-                tracing::warn!(error = %e, "sweep failed; will retry");
-                continue;
-            }
+        let stopped = tokio::select! {
+            _ = stop.wait_for(|s| *s) => true,
+            _ = ticker.tick() => false,
         };
-        for delivery_id in due {
-            if let Err(e) = queue.push(DeliverEmail { delivery_id }).await {
-                tracing::warn!(%delivery_id, error = %e, "re-push failed; will retry");
+        if stopped {
+            return;
+        }
+        match sweeper::due_deliveries(&d.db, &d.clock, grace).await {
+            Ok(due) => push_all(&ctx.queue, due).await,
+            Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
+        }
+        match check_intake_forms::overdue(&d.db, &d.clock, grace).await {
+            Ok(clients) => {
+                for client_id in clients {
+                    let job = CheckIntakeForms { client_id };
+                    if let Err(e) = ctx.queue.schedule_intake_check(job, Duration::ZERO).await {
+                        tracing::warn!(error = %e, "intake check re-push failed; will retry");
+                    }
+                }
             }
+            Err(e) => tracing::warn!(error = %e, "intake sweep failed; will retry"),
         }
     }
 }

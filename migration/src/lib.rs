@@ -11,6 +11,10 @@ mod m20261124_000005_create_audit_event;
 mod m20261125_000006_add_client_link_generation;
 mod m20261125_000007_create_account_link;
 mod m20261125_000008_create_email_delivery;
+mod m20261125_000009_create_intake_form;
+mod m20261125_000010_create_intake_assignment;
+mod m20261125_000011_create_intake_check;
+mod m20261125_000012_create_message;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -27,6 +31,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_add_client_link_generation::Migration),
             Box::new(m20261125_000007_create_account_link::Migration),
             Box::new(m20261125_000008_create_email_delivery::Migration),
+            Box::new(m20261125_000009_create_intake_form::Migration),
+            Box::new(m20261125_000010_create_intake_assignment::Migration),
+            Box::new(m20261125_000011_create_intake_check::Migration),
+            Box::new(m20261125_000012_create_message::Migration),
         ]
     }
 }

@@ -163,7 +163,10 @@ async fn finished_jobs_are_vacuumed_from_redis() {
         app.invite_client(&provider.token, "Jane", &address).await;
         app.smtp().wait_for(&address, 1).await;
     }
-    let jobs::queue::JobQueue::Redis(storage) = &app.state.queue else {
+    let jobs::queue::JobQueue::Redis {
+        deliver: storage, ..
+    } = &app.state.queue
+    else {
         panic!("production mode uses Redis");
     };
     let data_key = storage.get_config().job_data_hash();

@@ -17,6 +17,8 @@ pub struct EmailSettings {
     pub retry_base: Duration,
     /// How long a queued email may sit untouched before the sweeper pushes it again.
     pub sweep_grace: Duration,
+    /// How long after activation the intake-form check runs (R8).
+    pub intake_reminder_delay: Duration,
     /// Prefix of every Redis key this service writes (queue, resend windows).
     pub redis_key_prefix: String,
 }
@@ -63,6 +65,10 @@ impl EmailSettings {
                 .map_err(|_| err("EMAIL_MAX_ATTEMPTS", "is too large"))?,
             retry_base: Duration::from_millis(number("EMAIL_RETRY_BASE_MS", 2000)?),
             sweep_grace: Duration::from_millis(number("EMAIL_SWEEP_GRACE_MS", 10_000)?),
+            intake_reminder_delay: Duration::from_secs(number(
+                "INTAKE_REMINDER_DELAY_SECS",
+                86_400,
+            )?),
             redis_key_prefix: prefix,
         })
     }

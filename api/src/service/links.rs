@@ -1,13 +1,14 @@
 //! Account links from the client's side: what state a link is in (never consuming
 //! it, so mail scanners cannot burn it) and using it to set a password.
-use super::outbox;
 use super::sessions::{self, Subject};
+use super::{intake, outbox};
 use crate::domain::{LinkToken, NewPassword};
 use crate::error::{AppError, LinkProblem};
 use crate::service::audit::{self, Actor, AuditEntry};
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{account_link, client, organization};
+use jobs::check_intake_forms::{self, CheckIntakeForms};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
@@ -70,11 +71,13 @@ pub async fn find(
     }))
 }
 
-/// What completing a link gives the client: a signed-in session.
+/// What completing a link gives the client: a signed-in session, and the intake
+/// forms still to complete (R8).
 pub struct Completed {
     pub token: String,
     pub expires_at: DateTime<Utc>,
     pub client: client::Model,
+    pub pending_forms: Vec<intake::Assigned>,
 }
 
 /// Uses the link once: sets the password, activates the account, ends every other
@@ -120,7 +123,18 @@ pub async fn complete(
         ip,
     };
     audit::record(&txn, entry).await?;
+    let first_activation = c.activated_at.is_none();
+    let delay = state.settings.email.intake_reminder_delay;
+    if first_activation {
+        check_intake_forms::schedule(&txn, c.id, now, delay).await?;
+    }
     txn.commit().await?;
+    if first_activation {
+        let job = CheckIntakeForms { client_id: c.id };
+        if let Err(e) = state.queue.schedule_intake_check(job, delay).await {
+            tracing::warn!(error = %e, "intake check not scheduled; the sweeper will run it");
+        }
+    }
     let client = client::Entity::find_by_id(c.id)
         .one(&state.db)
         .await?
@@ -129,6 +143,7 @@ pub async fn complete(
         token: session.expose().to_owned(),
         expires_at,
         client,
+        pending_forms: intake::assigned(&state.db, c.id, true).await?,
     })
 }
 

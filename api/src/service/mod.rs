@@ -1,12 +1,15 @@
 //! The rules, independent of GraphQL: resolvers parse input and call one function here.
 
 pub mod audit;
+pub mod audit_trail;
 pub mod auth;
 pub mod client_accounts;
 pub mod client_email;
 pub mod clients;
 pub mod deliveries;
+pub mod intake;
 pub mod links;
+pub mod messages;
 pub mod outbox;
 pub mod passwords;
 pub mod providers;

@@ -6,19 +6,10 @@ use chrono::{DateTime, Utc};
 use entity::email_delivery::{kind, status};
 use entity::{account_link, client, email_delivery};
 use jobs::deliver_email::revoke_live_links;
+pub use jobs::outbox::{Outgoing, enqueue};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
-
-/// An email to queue.
-#[derive(Debug, Clone)]
-pub struct Outgoing {
-    pub kind: &'static str,
-    pub to: String,
-    pub link_kind: Option<&'static str>,
-}
 
 /// The link email a client gets now: an invite until they have a password, a
 /// password reset after.
@@ -83,35 +74,6 @@ pub async fn retire_links(
         .exec(conn)
         .await?;
     Ok(())
-}
-
-/// Inserts a queued delivery; push its id after commit.
-pub async fn enqueue(
-    conn: &impl ConnectionTrait,
-    client_id: Uuid,
-    email: Outgoing,
-    generation: i64,
-    now: DateTime<Utc>,
-) -> Result<email_delivery::Model, DbErr> {
-    email_delivery::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        client_id: Set(client_id),
-        kind: Set(email.kind.to_owned()),
-        to_address: Set(email.to),
-        link_kind: Set(email.link_kind.map(str::to_owned)),
-        link_generation: Set(generation),
-        account_link_id: Set(None),
-        status: Set(status::QUEUED.to_owned()),
-        attempts: Set(0),
-        last_error: Set(None),
-        next_attempt_at: Set(now),
-        claimed_until: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        sent_at: Set(None),
-    }
-    .insert(conn)
-    .await
 }
 
 /// "j***@gmail.com": enough for a provider to recognise an address in the audit

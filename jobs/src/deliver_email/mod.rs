@@ -86,6 +86,15 @@ impl Deliverer {
             },
         };
         let link = token.as_ref().map(|t| self.link_url(t));
+        let portal = format!("{}/", self.config.public_url);
+        let forms = match delivery.kind.as_str() {
+            email_kind::INTAKE_REMINDER => pending_form_titles(&self.db, client.id).await?,
+            _ => Vec::new(),
+        };
+        if delivery.kind == email_kind::INTAKE_REMINDER && forms.is_empty() {
+            // Completed since the reminder was queued: nothing to remind of.
+            return self.finish(&delivery, status::SUPERSEDED, None).await;
+        }
         let content = match (delivery.kind.as_str(), link.as_deref()) {
             (email_kind::WELCOME, Some(link)) => EmailContent::Welcome { link },
             (email_kind::PASSWORD_RESET, Some(link)) => EmailContent::PasswordReset {
@@ -93,6 +102,13 @@ impl Deliverer {
                 expires_in: templates::human_duration(self.config.reset_link_ttl),
             },
             (email_kind::EMAIL_CHANGED_NOTICE, None) => EmailContent::EmailChangedNotice,
+            (email_kind::MESSAGE_NOTIFICATION, None) => {
+                EmailContent::MessageNotification { portal: &portal }
+            }
+            (email_kind::INTAKE_REMINDER, None) => EmailContent::IntakeReminder {
+                portal: &portal,
+                forms,
+            },
             (other, _) => {
                 let reason = format!("no template for a {other:?} email");
                 return self.fail(&delivery, &client, reason).await;
@@ -169,4 +185,29 @@ impl Deliverer {
             .unwrap_or_default();
         Ok(Some((client, practice)))
     }
+}
+
+/// Titles of the forms the client has not completed, oldest assignment first.
+pub async fn pending_form_titles(
+    db: &DatabaseConnection,
+    client_id: Uuid,
+) -> Result<Vec<String>, DbErr> {
+    use entity::{intake_assignment, intake_form};
+    use sea_orm::QueryOrder;
+    let pending = intake_assignment::Entity::find()
+        .filter(intake_assignment::Column::ClientId.eq(client_id))
+        .filter(intake_assignment::Column::CompletedAt.is_null())
+        .order_by_asc(intake_assignment::Column::AssignedAt)
+        .all(db)
+        .await?;
+    let mut titles = Vec::with_capacity(pending.len());
+    for assignment in pending {
+        if let Some(form) = intake_form::Entity::find_by_id(assignment.form_id)
+            .one(db)
+            .await?
+        {
+            titles.push(form.title);
+        }
+    }
+    Ok(titles)
 }

@@ -4,7 +4,7 @@ use crate::graphql::context::{client, ip, state};
 use crate::graphql::error::IntoGraphql;
 use crate::graphql::types::{
     ChangePasswordInput, ChangePasswordPayload, ClientAccount, ClientSignInPayload,
-    CompleteAccountLinkInput, CompleteAccountLinkPayload, SignInInput,
+    CompleteAccountLinkInput, CompleteAccountLinkPayload, IntakeAssignment, SignInInput,
 };
 use crate::service::{client_accounts, links, resend};
 use async_graphql::{Context, Object};
@@ -27,6 +27,11 @@ impl AccountMutation {
             token: done.token,
             expires_at: done.expires_at,
             client: ClientAccount(done.client),
+            pending_intake_forms: done
+                .pending_forms
+                .into_iter()
+                .map(IntakeAssignment::from)
+                .collect(),
         })
     }
 

@@ -19,7 +19,7 @@ use entity::client;
 pub struct EmailMutation;
 
 /// The actor's client with `id`, or NOT_FOUND (also for another practice's client).
-async fn own_client(
+pub(super) async fn own_client(
     ctx: &Context<'_>,
     actor: &ProviderActor,
     id: &ID,

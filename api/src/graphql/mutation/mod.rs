@@ -4,6 +4,7 @@ mod account;
 mod auth;
 mod clients;
 mod emails;
+mod intake;
 
 use async_graphql::MergedObject;
 
@@ -14,4 +15,5 @@ pub struct MutationRoot(
     clients::ClientMutation,
     emails::EmailMutation,
     account::AccountMutation,
+    intake::IntakeMutation,
 );

@@ -1,5 +1,6 @@
 //! Query root, merged from one object per area.
 
+mod audit;
 mod clients;
 mod links;
 mod me;
@@ -10,4 +11,9 @@ use async_graphql::MergedObject;
 
 /// All queries.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(me::MeQuery, clients::ClientQuery, links::LinkQuery);
+pub struct QueryRoot(
+    me::MeQuery,
+    clients::ClientQuery,
+    links::LinkQuery,
+    audit::AuditQuery,
+);

@@ -1,9 +1,10 @@
 //! Links, client sessions and passwords: the inputs and payloads of those mutations.
 use super::client::Client;
 use super::delivery::{EmailDelivery, LinkKind};
+use super::intake::{IntakeAssignment, Message};
 use crate::graphql::context::state;
 use crate::graphql::error::IntoGraphql;
-use crate::service::providers;
+use crate::service::{intake, messages, providers};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::client;
@@ -36,6 +37,27 @@ impl ClientAccount {
             .await
             .gql()?;
         Ok(org.name)
+    }
+    /// Forms the practice asked for, pending and completed.
+    async fn intake_forms(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<IntakeAssignment>> {
+        let rows = intake::assigned(&state(ctx)?.db, self.0.id, false)
+            .await
+            .gql()?;
+        Ok(rows.into_iter().map(IntakeAssignment::from).collect())
+    }
+    /// Messages from the practice, newest first.
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
+    ) -> async_graphql::Result<Vec<Message>> {
+        let rows = messages::for_client(&state(ctx)?.db, self.0.id, first as u64)
+            .await
+            .gql()?;
+        Ok(rows.into_iter().map(Message).collect())
     }
 }
 
@@ -81,6 +103,8 @@ pub struct CompleteAccountLinkPayload {
     pub token: String,
     pub expires_at: DateTime<Utc>,
     pub client: ClientAccount,
+    /// R8: intake forms still to complete.
+    pub pending_intake_forms: Vec<IntakeAssignment>,
 }
 
 /// A client's sign-in result.

@@ -68,6 +68,19 @@ impl Client {
             .gql()?;
         Ok(link.map(ActiveLink::from))
     }
+    /// R8: forms assigned to the client, pending and completed.
+    async fn intake_forms(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::IntakeAssignment>> {
+        let rows = crate::service::intake::assigned(&state(ctx)?.db, self.0.id, false)
+            .await
+            .gql()?;
+        Ok(rows
+            .into_iter()
+            .map(super::IntakeAssignment::from)
+            .collect())
+    }
     /// R11: the client's emails, newest first, with their delivery status.
     async fn email_deliveries(
         &self,

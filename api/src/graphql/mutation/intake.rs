@@ -1,0 +1,87 @@
+//! Intake forms and messages: providers define, assign and write; clients complete.
+use super::emails::own_client;
+use crate::graphql::context::{client, ip, provider, state};
+use crate::graphql::error::IntoGraphql;
+use crate::graphql::query::parse_id;
+use crate::graphql::types::{
+    AssignIntakeFormInput, AssignIntakeFormPayload, CompleteIntakeFormInput,
+    CompleteIntakeFormPayload, CreateIntakeFormInput, CreateIntakeFormPayload, EmailDelivery,
+    IntakeAssignment, IntakeForm, Message, SendMessageInput, SendMessagePayload,
+};
+use crate::service::intake::{self, NewForm};
+use crate::service::messages;
+use async_graphql::{Context, Object};
+
+#[derive(Default)]
+pub struct IntakeMutation;
+
+#[Object]
+impl IntakeMutation {
+    /// Defines an intake form for the practice.
+    async fn create_intake_form(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateIntakeFormInput,
+    ) -> async_graphql::Result<CreateIntakeFormPayload> {
+        let actor = provider(ctx)?;
+        let new = NewForm {
+            title: input.title,
+            description: input.description,
+            questions: input.questions,
+        };
+        let form = intake::create_form(state(ctx)?, &actor, new).await.gql()?;
+        Ok(CreateIntakeFormPayload {
+            form: IntakeForm(form),
+        })
+    }
+
+    /// Asks a client to fill in a form (assigning it again changes nothing).
+    async fn assign_intake_form(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignIntakeFormInput,
+    ) -> async_graphql::Result<AssignIntakeFormPayload> {
+        let actor = provider(ctx)?;
+        let client = own_client(ctx, &actor, &input.client_id, "clientId").await?;
+        let form_id = parse_id(&input.form_id, "formId").gql()?;
+        let assigned = intake::assign(state(ctx)?, &actor, &client, form_id, ip(ctx))
+            .await
+            .gql()?;
+        Ok(AssignIntakeFormPayload {
+            assignment: assigned.into(),
+        })
+    }
+
+    /// The signed-in client submits answers to one of their forms.
+    async fn complete_intake_form(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteIntakeFormInput,
+    ) -> async_graphql::Result<CompleteIntakeFormPayload> {
+        let actor = client(ctx, false)?;
+        let id = parse_id(&input.assignment_id, "assignmentId").gql()?;
+        let done = intake::complete(state(ctx)?, &actor, id, input.answers.0, ip(ctx))
+            .await
+            .gql()?;
+        Ok(CompleteIntakeFormPayload {
+            assignment: IntakeAssignment::from(done),
+        })
+    }
+
+    /// Sends a message to a client; the email says only that a message waits (R9).
+    async fn send_message(
+        &self,
+        ctx: &Context<'_>,
+        input: SendMessageInput,
+    ) -> async_graphql::Result<SendMessagePayload> {
+        let actor = provider(ctx)?;
+        let client = own_client(ctx, &actor, &input.client_id, "clientId").await?;
+        let sent = messages::send(state(ctx)?, &actor, &client, &input.body, ip(ctx))
+            .await
+            .gql()?;
+        Ok(SendMessagePayload {
+            message: Message(sent.message),
+            notification: sent.notification.map(EmailDelivery),
+        })
+    }
+}

@@ -1,0 +1,42 @@
+//! The audit trail as providers read it.
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{ID, Object};
+use chrono::{DateTime, Utc};
+use entity::audit_event;
+
+/// Something someone did to a client's access.
+pub struct AuditEvent(pub audit_event::Model);
+
+#[Object]
+impl AuditEvent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// `provider`, `client` or `system`.
+    async fn actor_kind(&self) -> &str {
+        &self.0.actor_kind
+    }
+    async fn actor_id(&self) -> Option<ID> {
+        self.0.actor_id.map(|id| ID(id.to_string()))
+    }
+    /// e.g. `email.invite_sent`, `link.used`, `client.email_changed`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn client_id(&self) -> Option<ID> {
+        self.0.client_id.map(|id| ID(id.to_string()))
+    }
+    /// A short detail without secrets or health information.
+    async fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
+    }
+    async fn ip(&self) -> Option<&str> {
+        self.0.ip.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A page of audit events, newest first.
+pub type AuditEventConnection = Connection<String, AuditEvent, EmptyFields, EmptyFields>;

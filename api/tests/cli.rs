@@ -317,6 +317,11 @@ async fn json_logs_carry_request_ids_and_never_a_password_or_token() {
     let create = r#"mutation { createClient(input: {firstName: "Jane", lastName: "Doe", email: "jane@example.com"}) { client { id } } }"#;
     post(&url, create, Some(&token)).await;
     let link = link_token(&wait_for_eml(&dir.path().join("mail")));
+    // The page the email opens: its query string (the token) must not reach the log.
+    let page = reqwest::get(format!("{url}/account/setup?token={link}"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
     let client_password = "client-secret-marker-91be lantern";
     let status = format!(r#"{{ accountLink(token: "{link}") {{ state }} }}"#);
     assert_eq!(

@@ -20,6 +20,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Base URL used in links the service hands out.
     pub public_url: String,
+    /// `PUBLIC_URL` was not set: it follows the address actually bound.
+    pub public_url_from_bind: bool,
     pub session_ttl: Duration,
     pub run_migrations: bool,
     pub database_max_connections: u32,
@@ -117,6 +119,7 @@ impl Settings {
                 ));
             }
         };
+        let public_url_from_bind = var("PUBLIC_URL").is_none();
         let public_url = var("PUBLIC_URL")
             .map(|u| u.trim().trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://{bind}"));
@@ -134,6 +137,7 @@ impl Settings {
             graphiql,
             log_format,
             public_url,
+            public_url_from_bind,
             session_ttl: Duration::from_secs(number("SESSION_TTL_SECS", 12 * 3600)?),
             run_migrations: var("RUN_MIGRATIONS")
                 .map(|v| parse_bool("RUN_MIGRATIONS", &v))

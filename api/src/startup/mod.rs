@@ -86,13 +86,11 @@ impl Application {
     }
 
     /// Like [`Application::build`], with the caller's choices.
-    pub async fn build_with(settings: Settings, options: Options) -> Result<Self, StartupError> {
+    pub async fn build_with(
+        mut settings: Settings,
+        options: Options,
+    ) -> Result<Self, StartupError> {
         let bind = settings.bind;
-        let Built { state, backend } = build_state(settings, options.clock).await?;
-        let worker = match options.worker {
-            true => Some(email_worker(&state, backend)?),
-            false => None,
-        };
         let acceptor =
             TcpListener::bind(bind)
                 .into_acceptor()
@@ -106,6 +104,15 @@ impl Application {
             .first()
             .and_then(|a| a.as_socket_addr().map(|s| s.port()))
             .unwrap_or(bind.port());
+        if settings.public_url_from_bind {
+            // Links in emails must point at the port actually bound (BIND=…:0).
+            settings.public_url = format!("http://{}:{port}", bind.ip());
+        }
+        let Built { state, backend } = build_state(settings, options.clock).await?;
+        let worker = match options.worker {
+            true => Some(email_worker(&state, backend)?),
+            false => None,
+        };
         let server = Server::new_with_acceptor(acceptor.boxed());
         Ok(Self {
             port,

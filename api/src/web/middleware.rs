@@ -46,6 +46,8 @@ fn metric_route(path: &str) -> &'static str {
         "/healthz" => "/healthz",
         "/readyz" => "/readyz",
         "/metrics" => "/metrics",
+        "/account/setup" => "/account/setup",
+        "/account/forgot" => "/account/forgot",
         _ => "other",
     }
 }

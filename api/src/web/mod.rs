@@ -1,6 +1,7 @@
 //! HTTP: the GraphQL endpoint, the playground, health and metrics, and the
 //! middleware every request passes through.
 
+mod account;
 mod graphiql;
 mod graphql_endpoint;
 mod health;
@@ -33,7 +34,8 @@ pub fn routes(web: WebState) -> impl IntoEndpoint {
         )
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
-        .at("/metrics", get(health::metrics_text));
+        .at("/metrics", get(health::metrics_text))
+        .nest("/account", account::routes());
     if web.app.settings.graphiql {
         route = route.at("/graphiql", get(graphiql::page));
     }

@@ -1,0 +1,52 @@
+//! CSRF protection for the account forms: a double-submit token (a random value in
+//! a SameSite=Strict, HttpOnly cookie and in the form) plus a same-origin check.
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use poem::Request;
+use rand::RngCore;
+
+const COOKIE: &str = "portal_csrf";
+
+/// A fresh token for a form.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The `Set-Cookie` value carrying `token` (Secure when the site is served over https).
+pub fn cookie(token: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{COOKIE}={token}; Path=/account; HttpOnly; SameSite=Strict; Max-Age=3600{secure}")
+}
+
+fn cookie_value(req: &Request) -> Option<&str> {
+    req.headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// Whether a form post carries the cookie's token and, when the browser says where
+/// it comes from, comes from this site.
+pub fn verify(req: &Request, submitted: &str) -> bool {
+    let same_origin = match (req.headers().get("origin"), req.headers().get("host")) {
+        (None, _) => true,
+        (Some(origin), Some(host)) => {
+            let origin = origin.to_str().unwrap_or_default();
+            let host = host.to_str().unwrap_or_default();
+            origin
+                .split_once("://")
+                .is_some_and(|(_, rest)| rest == host)
+        }
+        (Some(_), None) => false,
+    };
+    let matches =
+        cookie_value(req).is_some_and(|c| constant_time_eq(c.as_bytes(), submitted.as_bytes()));
+    same_origin && matches && !submitted.is_empty()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

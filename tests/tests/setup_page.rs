@@ -102,6 +102,16 @@ async fn the_setup_page_shows_the_link_and_sets_the_password_once(backend: Backe
     let forged = fields(&token, CLIENT_PASSWORD, CLIENT_PASSWORD, "forged");
     assert_eq!(post(&app, &cookie, &forged).await.0, StatusCode::FORBIDDEN);
     assert_eq!(post(&app, "", &good).await.0, StatusCode::FORBIDDEN);
+    let cross_site = app
+        .http
+        .post(format!("{}/account/setup", app.address))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .form(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
     let differ = fields(&token, CLIENT_PASSWORD, "something else entirely", &csrf);
     let (status, body) = post(&app, &cookie, &differ).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

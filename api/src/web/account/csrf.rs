@@ -1,5 +1,5 @@
 //! CSRF protection for the account forms: a double-submit token (a random value in
-//! a SameSite=Strict, HttpOnly cookie and in the form) plus a same-origin check.
+//! a SameSite=Strict, HttpOnly cookie and in the form) plus a same-site check.
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use poem::Request;
 use rand::RngCore;
@@ -28,23 +28,24 @@ fn cookie_value(req: &Request) -> Option<&str> {
         .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
-/// Whether a form post carries the cookie's token and, when the browser says where
-/// it comes from, comes from this site.
+/// Whether a form post carries the cookie's token and, as far as the browser says
+/// where it comes from, comes from this site. With `Referrer-Policy: no-referrer`
+/// browsers send `Origin: null`, so `Sec-Fetch-Site` is the better witness.
 pub fn verify(req: &Request, submitted: &str) -> bool {
-    let same_origin = match (req.headers().get("origin"), req.headers().get("host")) {
-        (None, _) => true,
-        (Some(origin), Some(host)) => {
-            let origin = origin.to_str().unwrap_or_default();
-            let host = host.to_str().unwrap_or_default();
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let same_site = match (header("sec-fetch-site"), header("origin")) {
+        (Some(site), _) => site == "same-origin",
+        (None, None | Some("null")) => true,
+        (None, Some(origin)) => {
+            let host = header("host").unwrap_or_default();
             origin
                 .split_once("://")
                 .is_some_and(|(_, rest)| rest == host)
         }
-        (Some(_), None) => false,
     };
     let matches =
         cookie_value(req).is_some_and(|c| constant_time_eq(c.as_bytes(), submitted.as_bytes()));
-    same_origin && matches && !submitted.is_empty()
+    same_site && matches && !submitted.is_empty()
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

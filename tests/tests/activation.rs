@@ -44,17 +44,19 @@ async fn complete_form(app: &TestApp, token: &str, assignment_id: &str) -> Value
     .await
 }
 
-/// Creates and invites a client with `forms` assigned, and activates them.
+/// Creates and invites Jane with `forms` assigned, and activates her.
 async fn activated(app: &TestApp, token: &str, forms: &[&str]) -> (String, Value) {
-    let id = app.invite_client(token, "Jane", "jane@example.com").await;
+    activated_as(app, token, "jane@example.com", forms).await
+}
+
+async fn activated_as(app: &TestApp, token: &str, email: &str, forms: &[&str]) -> (String, Value) {
+    let id = app.invite_client(token, "Jane", email).await;
     for title in forms {
         let form_id = form(app, token, title).await;
         let body = assign(app, token, &id, &form_id).await;
         assert!(body["errors"].is_null(), "{body}");
     }
-    let link = app.smtp().wait_for("jane@example.com", 1).await[0]
-        .token()
-        .unwrap();
+    let link = app.smtp().wait_for(email, 1).await[0].token().unwrap();
     let query = "mutation($i: CompleteAccountLinkInput!) { completeAccountLink(input: $i) { token pendingIntakeForms { id form { title } } } }";
     let body = app
         .graphql(
@@ -63,6 +65,7 @@ async fn activated(app: &TestApp, token: &str, forms: &[&str]) -> (String, Value
             None,
         )
         .await;
+    assert!(body["errors"].is_null(), "{body}");
     (id, body["data"]["completeAccountLink"].clone())
 }
 
@@ -88,6 +91,11 @@ async fn pending_forms_are_named_at_activation_and_reminded_once(backend: Backen
     );
     let as_provider = complete_form(&app, &provider.token, first).await;
     assert_eq!(error_code(&as_provider), Some("FORBIDDEN"));
+    let (_, other) = activated_as(&app, &provider.token, "john@example.com", &[]).await;
+    let second = pending[1]["id"].as_str().unwrap();
+    let other_token = other["token"].as_str().unwrap_or_else(|| panic!("{other}"));
+    let not_theirs = complete_form(&app, other_token, second).await;
+    assert_eq!(error_code(&not_theirs), Some("NOT_FOUND"));
 
     let reminder = &app.smtp().wait_for("jane@example.com", 2).await[1];
     assert!(

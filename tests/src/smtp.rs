@@ -131,6 +131,16 @@ impl SmtpSink {
         self.inbox.refuse.lock().unwrap().push(address.to_owned());
     }
 
+    /// How many messages arrived so far.
+    pub fn count(&self) -> usize {
+        self.inbox.messages.lock().unwrap().len()
+    }
+
+    /// Forgets what arrived (benchmarks send thousands).
+    pub fn clear(&self) {
+        self.inbox.messages.lock().unwrap().clear();
+    }
+
     /// Everything received so far.
     pub fn messages(&self) -> Vec<Received> {
         self.inbox.messages.lock().unwrap().clone()

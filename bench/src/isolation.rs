@@ -1,0 +1,63 @@
+//! Isolation: a cheap authenticated query's p99 while 32 connections hammer
+//! `signIn` (argon2), divided by its p99 at idle; and sign-in time for unknown vs
+//! known emails.
+use crate::load::{self, Stats};
+use crate::seed::PASSWORD;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const CHEAP: &str = "{ me { __typename } }";
+const SIGN_IN: &str =
+    "mutation($e: String!, $p: String!) { signIn(input: {email: $e, password: $p}) { token } }";
+
+async fn cheap_queries(url: &str, token: &str, duration: Duration) -> Stats {
+    let http = reqwest::Client::new();
+    let (url, token) = (url.to_owned(), token.to_owned());
+    load::closed_loop(1, duration, move |_, _| {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        async move { load::graphql(&http, &url, Some(&token), &json!({ "query": CHEAP })).await }
+    })
+    .await
+}
+
+/// (idle, under sign-in load, sign-ins during the load).
+pub async fn isolation(url: &str, token: &str, email: &str) -> (Stats, Stats, Stats) {
+    let idle = cheap_queries(url, token, Duration::from_secs(3)).await;
+    let http = reqwest::Client::new();
+    let (u, e) = (url.to_owned(), email.to_owned());
+    let hammer = load::closed_loop(32, Duration::from_secs(6), move |_, _| {
+        let (http, url, email) = (http.clone(), u.clone(), e.clone());
+        async move {
+            let body = json!({ "query": SIGN_IN, "variables": { "e": email, "p": PASSWORD } });
+            load::graphql(&http, &url, None, &body).await
+        }
+    });
+    let probe = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cheap_queries(url, token, Duration::from_secs(5)).await
+    };
+    let (sign_ins, busy) = tokio::join!(hammer, probe);
+    (idle, busy, sign_ins)
+}
+
+/// Mean time of a failed sign-in for an unknown email divided by one for a known
+/// email with a wrong password (≈ 1 means timing does not reveal who exists).
+pub async fn sign_in_ratio(url: &str, email: &str, samples: usize) -> (f64, f64) {
+    let http = reqwest::Client::new();
+    let mut known = Duration::ZERO;
+    let mut unknown = Duration::ZERO;
+    for i in 0..samples {
+        for (who, total) in [
+            (email.to_owned(), &mut known),
+            (format!("nobody{i}@bench.example"), &mut unknown),
+        ] {
+            let body =
+                json!({ "query": SIGN_IN, "variables": { "e": who, "p": "wrong password 123" } });
+            let t = Instant::now();
+            load::graphql(&http, url, None, &body).await;
+            *total += t.elapsed();
+        }
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0 / samples as f64;
+    (ms(unknown), ms(known))
+}

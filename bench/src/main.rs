@@ -1,0 +1,151 @@
+//! `cargo run --release -p bench -- all`: starts portal-access (release build) against
+//! the local PostgreSQL and Redis, measures the resend path and the email pipeline
+//! against their floors, prints a table and writes `bench/results/<timestamp>.json`.
+//! Figures are printed, never asserted.
+mod isolation;
+mod load;
+mod pipeline;
+mod resend;
+mod seed;
+mod stack;
+
+use anyhow::Result;
+use clap::Parser;
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(about = "Benchmarks of portal-access; prints figures, asserts nothing")]
+struct Args {
+    /// Only `all` exists; kept as a word so more focused runs can be added.
+    #[arg(default_value = "all")]
+    what: String,
+    /// Seconds each resend load level runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Clients seeded (spread over 100 practices).
+    #[arg(long, default_value_t = 10_000)]
+    clients: usize,
+    /// Deliveries drained in the pipeline runs.
+    #[arg(long, default_value_t = 10_000)]
+    emails: usize,
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    a / b
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    anyhow::ensure!(
+        args.what == "all",
+        "unknown benchmark {:?}; try `all`",
+        args.what
+    );
+    let stack = stack::Stack::start().await?;
+    let result = run(&stack, &args).await;
+    stack.cleanup().await?;
+    let report = result?;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!(
+        "{}.json",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    ));
+    std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
+    println!("\nwritten to {}", path.display());
+    Ok(())
+}
+
+async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
+    let duration = Duration::from_secs(args.seconds);
+    println!("seeding {} clients in 100 practices…", args.clients);
+    let practices = seed::seed(&stack.db, 100, args.clients).await?;
+    let serve = stack.serve()?;
+    let url = serve.url.clone().unwrap_or_default();
+
+    println!("\n1-2. resendWelcomeEmail over HTTP vs its floor (SQL transaction + EVALSHA)");
+    println!(
+        "{:>5} {:>10} {:>9} {:>9} {:>7} | {:>10} {:>9} | {:>8} {:>8}",
+        "conns", "api req/s", "p50 ms", "p99 ms", "errors", "floor r/s", "floor p99", "tput", "p99"
+    );
+    let mut resend_rows = Vec::new();
+    for conns in [16, 64] {
+        let api = resend::api(&url, &practices, conns, duration).await;
+        let floor = resend::floor(&stack.database_url, &practices, conns, duration).await?;
+        let (t, p) = (
+            ratio(api.per_second(), floor.per_second()),
+            ratio(floor.p99_ms, api.p99_ms),
+        );
+        println!(
+            "{conns:>5} {:>10.0} {:>9.2} {:>9.2} {:>7} | {:>10.0} {:>9.2} | {t:>8.2} {p:>8.2}",
+            api.per_second(),
+            api.p50_ms,
+            api.p99_ms,
+            api.errors,
+            floor.per_second(),
+            floor.p99_ms
+        );
+        resend_rows.push(json!({ "connections": conns, "api": api.json(), "floor": floor.json(), "throughput_ratio": t, "p99_ratio_floor_over_api": p }));
+    }
+    let serve_rss_resend = serve.peak_rss_mib();
+
+    println!(
+        "\n3. email pipeline: {} queued deliveries → accepted by the SMTP sink",
+        args.emails
+    );
+    let raw = pipeline::raw(stack, args.emails).await?;
+    let (one, one_rss) = pipeline::drain(stack, args.emails, 1).await?;
+    let (two, two_rss) = pipeline::drain(stack, args.emails, 2).await?;
+    println!("   lettre straight to the sink: {raw:.0} emails/s");
+    println!(
+        "   one worker:  {one:.0} emails/s (ratio {:.2}), peak RSS {one_rss:.1} MiB",
+        one / raw
+    );
+    println!(
+        "   two workers: {two:.0} emails/s (ratio {:.2}), peak RSS {two_rss:.1} MiB each at most",
+        two / raw
+    );
+
+    println!("\n4. one email at idle: resend → SMTP accepted");
+    let p0 = &practices[0];
+    let latency = pipeline::one_email_latency(stack, &url, &p0.token, &p0.clients, 50).await?;
+    println!(
+        "   p50 {:.1} ms, p99 {:.1} ms",
+        latency.p50_ms, latency.p99_ms
+    );
+
+    println!("\n5. isolation: `me` while 32 connections hammer signIn");
+    let (idle, busy, sign_ins) = isolation::isolation(&url, &p0.token, &p0.provider_email).await;
+    println!(
+        "   p99 idle {:.2} ms, under load {:.2} ms → ratio {:.2} ({:.0} sign-ins/s meanwhile)",
+        idle.p99_ms,
+        busy.p99_ms,
+        busy.p99_ms / idle.p99_ms,
+        sign_ins.per_second()
+    );
+
+    println!("\n7. sign-in time, unknown vs known email (wrong password)");
+    let (unknown, known) = isolation::sign_in_ratio(&url, &p0.provider_email, 30).await;
+    println!(
+        "   unknown {unknown:.1} ms, known {known:.1} ms → ratio {:.3}",
+        unknown / known
+    );
+
+    let serve_rss = serve.peak_rss_mib();
+    println!(
+        "\n6. peak RSS: serve {serve_rss:.1} MiB (after the resend runs {serve_rss_resend:.1} MiB), worker {:.1} MiB",
+        one_rss.max(two_rss)
+    );
+    Ok(json!({
+        "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+        "clients": args.clients, "seconds_per_level": args.seconds,
+        "resend": resend_rows,
+        "pipeline": { "emails": args.emails, "raw_per_second": raw, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "two_workers_ratio": two / raw },
+        "one_email_latency": latency.json(),
+        "isolation": { "idle": idle.json(), "under_sign_in_load": busy.json(), "sign_ins": sign_ins.json(), "p99_ratio": busy.p99_ms / idle.p99_ms },
+        "sign_in_ms": { "unknown": unknown, "known": known, "ratio": unknown / known },
+        "peak_rss_mib": { "serve": serve_rss, "worker": one_rss.max(two_rss) },
+    }))
+}

@@ -1,0 +1,155 @@
+//! The email pipeline: queued deliveries drained by one and by two workers, against
+//! the floor of lettre sending the same messages straight to the same SMTP sink;
+//! and the latency of one email at idle.
+use crate::load::Stats;
+use crate::stack::{Process, Stack};
+use anyhow::Result;
+use jobs::deliver_email::DeliverEmail;
+use jobs::templates::{self, EmailContent, Recipient};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Removes queued work left by earlier phases (rows and Redis jobs).
+pub async fn reset(stack: &Stack) -> Result<()> {
+    stack
+        .db
+        .execute_unprepared(
+            "UPDATE email_delivery SET status = 'superseded' WHERE status IN ('queued', 'sending')",
+        )
+        .await?;
+    let client = redis::Client::open(portal_tests::redis_url())?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}:*", stack.prefix))
+        .query_async(&mut conn)
+        .await?;
+    if !keys.is_empty() {
+        redis::cmd("DEL")
+            .arg(&keys)
+            .query_async::<()>(&mut conn)
+            .await?;
+    }
+    stack.sink.clear();
+    Ok(())
+}
+
+/// Queues `n` welcome emails (one per client) and pushes their jobs.
+async fn queue(stack: &Stack, n: usize) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO email_delivery (id, client_id, kind, to_address, link_kind, link_generation, status, attempts, next_attempt_at, created_at, updated_at) \
+         SELECT gen_random_uuid(), id, 'welcome', email, 'invite', link_generation, 'queued', 0, now(), now(), now() \
+         FROM client ORDER BY id LIMIT {n} RETURNING id"
+    );
+    let rows = stack
+        .db
+        .query_all_raw(Statement::from_string(stack.db.get_database_backend(), sql))
+        .await?;
+    let client = redis::Client::open(portal_tests::redis_url())?;
+    let (queue, _) = jobs::queue::redis(client.get_connection_manager().await?, &stack.prefix);
+    for row in rows {
+        let delivery_id: uuid::Uuid = row.try_get("", "id")?;
+        queue
+            .push(DeliverEmail { delivery_id })
+            .await
+            .map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
+async fn wait_for(stack: &Stack, n: usize, limit: Duration) -> bool {
+    let started = Instant::now();
+    while stack.sink.count() < n {
+        if started.elapsed() > limit {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
+}
+
+/// Drains `n` queued deliveries with `workers` worker processes: emails/s and the
+/// workers' peak RSS.
+pub async fn drain(stack: &Stack, n: usize, workers: usize) -> Result<(f64, f64)> {
+    reset(stack).await?;
+    queue(stack, n).await?;
+    let started = Instant::now();
+    let procs: Vec<Process> = (0..workers)
+        .map(|_| stack.worker())
+        .collect::<Result<_>>()?;
+    let done = wait_for(stack, n, Duration::from_secs(300)).await;
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(done, "only {} of {n} emails arrived", stack.sink.count());
+    let rss = procs.iter().map(Process::peak_rss_mib).fold(0.0, f64::max);
+    Ok((n as f64 / seconds, rss))
+}
+
+/// The floor: lettre sends `n` rendered welcome emails straight to the sink, with
+/// the same concurrency as one worker (8).
+pub async fn raw(stack: &Stack, n: usize) -> Result<f64> {
+    stack.sink.clear();
+    let transport =
+        Arc::new(AsyncSmtpTransport::<Tokio1Executor>::from_url(&stack.sink.url())?.build());
+    let from: Mailbox = "Client Portal <no-reply@portal.localhost>".parse()?;
+    let started = Instant::now();
+    let per_task = n.div_ceil(8);
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let (transport, from) = (transport.clone(), from.clone());
+            tokio::spawn(async move {
+                for i in (t * per_task)..((t + 1) * per_task).min(n) {
+                    let token = jobs::token::LinkToken::generate();
+                    let link = format!("http://127.0.0.1/account/setup?token={}", token.expose());
+                    let to = Recipient {
+                        practice: "Practice",
+                        first_name: "Client",
+                    };
+                    let r = templates::render(to, &EmailContent::Welcome { link: &link })?;
+                    let message = Message::builder()
+                        .message_id(None)
+                        .from(from.clone())
+                        .to(format!("c{i}@bench.example").parse()?)
+                        .subject(r.subject)
+                        .multipart(MultiPart::alternative_plain_html(r.text, r.html))?;
+                    transport.send(message).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Enqueue → SMTP accepted for single emails at idle (serve + one worker running).
+pub async fn one_email_latency(
+    stack: &Stack,
+    url: &str,
+    token: &str,
+    clients: &[uuid::Uuid],
+    samples: usize,
+) -> Result<Stats> {
+    reset(stack).await?;
+    let _worker = stack.worker()?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let http = reqwest::Client::new();
+    let mut latencies = Vec::with_capacity(samples);
+    let query = "mutation($id: ID!) { resendWelcomeEmail(clientId: $id) { resendsRemaining } }";
+    for (i, client) in clients.iter().cycle().take(samples).enumerate() {
+        let before = stack.sink.count();
+        let t = Instant::now();
+        let body = json!({ "query": query, "variables": { "id": client } });
+        crate::load::graphql(&http, url, Some(token), &body).await;
+        anyhow::ensure!(
+            wait_for(stack, before + 1, Duration::from_secs(10)).await,
+            "email {i} never arrived"
+        );
+        latencies.push(t.elapsed());
+    }
+    Ok(Stats::from_latencies(latencies, 0, 0.0))
+}

@@ -1,0 +1,172 @@
+//! What a benchmark runs against: a fresh PostgreSQL database, a Redis key prefix,
+//! an SMTP sink, and `portal` processes (release build) started as children.
+use anyhow::{Context, Result};
+use portal_tests::SmtpSink;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A running `portal` process.
+pub struct Process {
+    pub child: Child,
+    pub url: Option<String>,
+}
+
+impl Process {
+    /// Peak resident memory so far (VmHWM), in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(f64::NAN)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The database, Redis prefix and mail sink of one bench run.
+pub struct Stack {
+    pub database_url: String,
+    pub db: DatabaseConnection,
+    admin_url: String,
+    name: String,
+    pub prefix: String,
+    pub sink: SmtpSink,
+    portal: std::path::PathBuf,
+}
+
+impl Stack {
+    /// Creates the database (migrated) and the sink; builds `portal` if needed.
+    pub async fn start() -> Result<Self> {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args([
+                "build",
+                "--release",
+                "-q",
+                "-p",
+                "portal-api",
+                "--bin",
+                "portal",
+            ])
+            .status()
+            .context("building portal")?;
+        anyhow::ensure!(status.success(), "cargo build of portal failed");
+        let portal = std::env::current_exe()?
+            .parent()
+            .context("target dir")?
+            .join("portal");
+        let admin_url = portal_tests::postgres_admin_url();
+        let name = format!("portal_bench_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&admin_url).await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        admin.close().await?;
+        let server = admin_url
+            .rsplit_once('/')
+            .map(|(s, _)| s)
+            .unwrap_or(&admin_url);
+        let database_url = format!("{server}/{name}");
+        let db = Database::connect(&database_url).await?;
+        use migration::MigratorTrait;
+        migration::Migrator::up(&db, None).await?;
+        Ok(Self {
+            database_url,
+            db,
+            admin_url,
+            name,
+            prefix: format!("bench:{}", uuid::Uuid::new_v4().simple()),
+            sink: SmtpSink::start(),
+            portal,
+        })
+    }
+
+    /// The environment every `portal` process of this run gets.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("DATABASE_URL", self.database_url.clone()),
+            ("REDIS_URL", portal_tests::redis_url()),
+            ("REDIS_KEY_PREFIX", self.prefix.clone()),
+            ("SMTP_URL", self.sink.url()),
+            ("BIND", "127.0.0.1:0".into()),
+            ("RESEND_LIMIT", "1000000".into()),
+            ("LOG_FORMAT", "json".into()),
+            ("RUST_LOG", "error".into()),
+            ("RUN_MIGRATIONS", "false".into()),
+            ("DATABASE_MAX_CONNECTIONS", "10".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// Starts `portal serve --no-worker` and waits until it listens.
+    pub fn serve(&self) -> Result<Process> {
+        let mut child = Command::new(&self.portal)
+            .args(["serve", "--no-worker"])
+            .envs(self.env())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines.next().context("serve exited")??;
+            if let Some(url) = line.strip_prefix("portal-access listening on ") {
+                break url.to_owned();
+            }
+        };
+        // Keep draining so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Process {
+            child,
+            url: Some(url),
+        })
+    }
+
+    /// Starts `portal worker`.
+    pub fn worker(&self) -> Result<Process> {
+        let child = Command::new(&self.portal)
+            .arg("worker")
+            .envs(self.env())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(Process { child, url: None })
+    }
+
+    /// Drops the database and the Redis keys.
+    pub async fn cleanup(self) -> Result<()> {
+        self.db.close().await?;
+        let admin = Database::connect(&self.admin_url).await?;
+        admin
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .await?;
+        let client = redis::Client::open(portal_tests::redis_url())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query_async(&mut conn)
+            .await?;
+        if !keys.is_empty() {
+            redis::cmd("DEL")
+                .arg(&keys)
+                .query_async::<()>(&mut conn)
+                .await?;
+        }
+        Ok(())
+    }
+}

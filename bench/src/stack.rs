@@ -136,11 +136,17 @@ impl Stack {
 
     /// Starts `portal worker`.
     pub fn worker(&self) -> Result<Process> {
+        // Worker logs (warnings and up) go to bench/results/worker.log for diagnosis.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results/worker.log"))?;
         let child = Command::new(&self.portal)
             .arg("worker")
             .envs(self.env())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .env("RUST_LOG", "warn")
+            .stdout(log.try_clone()?)
+            .stderr(log)
             .spawn()?;
         Ok(Process { child, url: None })
     }

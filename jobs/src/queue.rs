@@ -141,6 +141,47 @@ impl JobQueue {
 /// How long finished jobs' data stays in Redis (for inspection) before it is removed.
 pub const KEEP_FINISHED: Duration = Duration::from_secs(3600);
 
+/// KEYS: scheduled set, active list, signal list; ARGV: chunk size. Moves up to a
+/// chunk of due jobs (score = run-at seconds) to the active list.
+const PROMOTE_DUE: &str = r"
+local now = tonumber(redis.call('TIME')[1])
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], 0, now, 'LIMIT', 0, tonumber(ARGV[1]))
+if #ids > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(ids))
+  redis.call('ZREM', KEYS[1], unpack(ids))
+  redis.call('DEL', KEYS[3])
+  redis.call('LPUSH', KEYS[3], 1)
+end
+return #ids
+";
+
+/// Moves due scheduled jobs to the active list a thousand at a time.
+///
+/// apalis-redis 1.0 promotes *all* due jobs in one Lua `unpack`, which fails once
+/// about 8,000 are due ("too many results to unpack"), and then every poll fails: a
+/// backlog (workers down while mail piles up) would stall the queue for good. The
+/// worker calls this before each (re)start and on every sweep, so apalis never
+/// finds more due jobs than it can unpack.
+pub async fn promote_due<T>(storage: &RedisStorage<T>) -> Result<usize, String> {
+    let mut storage = storage.clone();
+    let config = storage.get_config().clone();
+    let mut moved = 0;
+    loop {
+        let n: usize = redis::Script::new(PROMOTE_DUE)
+            .key(config.scheduled_jobs_set())
+            .key(config.active_jobs_list())
+            .key(config.signal_list())
+            .arg(1000)
+            .invoke_async(storage.get_connection())
+            .await
+            .map_err(|e| e.to_string())?;
+        moved += n;
+        if n < 1000 {
+            return Ok(moved);
+        }
+    }
+}
+
 /// KEYS: data hash, done set, dead set. Removes set members without data.
 const FORGET_VACUUMED_IDS: &str = r"
 local removed = 0

@@ -146,18 +146,36 @@ async fn consume(backend: WorkerBackend, ctx: Arc<JobContext>, stop: watch::Rece
             let vacuum = tokio::spawn(vacuum_redis((*d).clone(), stop.clone()));
             let poll = Duration::from_millis(100);
             let emails = restart_on_error(stop.clone(), |name, stop| {
-                let backend = (*d).clone().poll_with_interval(poll);
+                let storage = (*d).clone();
                 let ctx = ctx.clone();
-                async move { run_consumer!(name, backend, ctx, deliver, stop) }
+                async move {
+                    promote(&storage).await;
+                    let backend = storage.poll_with_interval(poll);
+                    run_consumer!(name, backend, ctx, deliver, stop)
+                }
             });
             let checks = restart_on_error(stop.clone(), |name, stop| {
-                let backend = (*intake).clone().poll_with_interval(poll);
+                let storage = (*intake).clone();
                 let ctx = ctx.clone();
-                async move { run_consumer!(format!("{name}-intake"), backend, ctx, check_intake, stop) }
+                async move {
+                    promote(&storage).await;
+                    let backend = storage.poll_with_interval(poll);
+                    run_consumer!(format!("{name}-intake"), backend, ctx, check_intake, stop)
+                }
             });
             tokio::join!(emails, checks);
             let _ = vacuum.await;
         }
+    }
+}
+
+/// Moves due jobs to the active list in chunks apalis can handle (see
+/// [`crate::queue::promote_due`]).
+async fn promote<T>(storage: &apalis_redis::RedisStorage<T>) {
+    match crate::queue::promote_due(storage).await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(moved = n, "promoted due jobs"),
+        Err(e) => tracing::warn!(error = %e, "promoting due jobs failed"),
     }
 }
 
@@ -214,6 +232,10 @@ async fn sweep(ctx: Arc<JobContext>, grace: Duration, mut stop: watch::Receiver<
         };
         if stopped {
             return;
+        }
+        if let JobQueue::Redis { deliver, intake } = &ctx.queue {
+            promote(deliver).await;
+            promote(intake).await;
         }
         match sweeper::due_deliveries(&d.db, &d.clock, grace).await {
             Ok(due) => push_all(&ctx.queue, due).await,

@@ -196,3 +196,49 @@ async fn finished_jobs_are_vacuumed_from_redis() {
         .unwrap();
     assert_eq!(done_ids, 0);
 }
+
+/// apalis-redis 1.0 cannot promote more than ~8,000 due jobs at once (a Lua
+/// `unpack` limit), which would stall a backlog for good; the worker promotes them
+/// in chunks first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_larger_than_apalis_can_unpack_is_promoted_in_chunks() {
+    let prefix = format!("test:{}", uuid::Uuid::new_v4().simple());
+    let client = redis::Client::open(portal_tests::redis_url()).unwrap();
+    let conn = client.get_connection_manager().await.unwrap();
+    let (queue, _) = jobs::queue::redis(conn, &prefix);
+    for _ in 0..9000 {
+        let job = jobs::deliver_email::DeliverEmail {
+            delivery_id: uuid::Uuid::new_v4(),
+        };
+        queue.push(job).await.unwrap();
+    }
+    let jobs::queue::JobQueue::Redis { deliver, .. } = &queue else {
+        unreachable!()
+    };
+    let config = deliver.get_config().clone();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let due: usize = redis::cmd("ZCARD")
+        .arg(config.scheduled_jobs_set())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(due, 9000);
+    let moved = jobs::queue::promote_due(deliver).await.unwrap();
+    assert_eq!(moved, 9000);
+    let active: usize = redis::cmd("LLEN")
+        .arg(config.active_jobs_list())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(active, 9000);
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    redis::cmd("DEL")
+        .arg(&keys)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+}

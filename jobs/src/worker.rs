@@ -144,7 +144,8 @@ async fn consume(backend: WorkerBackend, ctx: Arc<JobContext>, stop: watch::Rece
         }
         WorkerBackend::Redis { deliver: d, intake } => {
             let vacuum = tokio::spawn(vacuum_redis((*d).clone(), stop.clone()));
-            let poll = Duration::from_millis(100);
+            // Idle workers look for new jobs this often (the latency floor of one email).
+            let poll = Duration::from_millis(25);
             let emails = restart_on_error(stop.clone(), |name, stop| {
                 let storage = (*d).clone();
                 let ctx = ctx.clone();

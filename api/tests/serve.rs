@@ -1,0 +1,121 @@
+//! `portal serve` as a user runs it: embedded with nothing set, and its JSON logs.
+mod support;
+
+use std::time::Duration;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_embedded_with_nothing_set_and_a_cli_provider_can_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrate = portal(dir.path()).arg("migrate").output().unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    create_provider(dir.path());
+    assert!(
+        dir.path().join("portal.db").exists(),
+        "default SQLite file in the working directory"
+    );
+    let (_serving, url, lines, _) = serve(dir.path(), &[]);
+    assert!(lines.iter().any(|l| l.contains("/graphiql")), "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("Embedded mode")),
+        "{lines:?}"
+    );
+    let graphiql = reqwest::get(format!("{url}/graphiql")).await.unwrap();
+    assert_eq!(graphiql.status(), 200);
+    let token = sign_in(&url, PASSWORD).await["data"]["signIn"]["token"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let created = post(
+        &url,
+        r#"mutation { createClient(input: {firstName: "Jane", lastName: "Doe", email: "jane@example.com"}) { client { id } } }"#,
+        Some(&token),
+    )
+    .await;
+    assert!(created["errors"].is_null(), "{created}");
+    let listed = post(&url, "{ clients { totalCount } }", Some(&token)).await;
+    assert_eq!(listed["data"]["clients"]["totalCount"], 1);
+
+    // With nothing set, the welcome email lands as an .eml file under ./mail.
+    let eml = wait_for_eml(&dir.path().join("mail"));
+    assert!(eml.contains("To: jane@example.com"), "{eml}");
+    assert!(eml.contains("Set up your"), "{eml}");
+    assert!(eml.contains("multipart/alternative"), "{eml}");
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_request_ids_and_never_a_password_or_token() {
+    let dir = tempfile::tempdir().unwrap();
+    create_provider(dir.path());
+    let (serving, url, _, rest) =
+        serve(dir.path(), &[("LOG_FORMAT", "json"), ("RUST_LOG", "debug")]);
+    // Drain the log pipe concurrently so a chatty server never blocks on it.
+    let reader = std::thread::spawn(move || rest.collect::<Vec<String>>());
+    let wrong = "wrong-password-marker-7f3a9c";
+    assert!(sign_in(&url, wrong).await["errors"].is_array());
+    let token = sign_in(&url, PASSWORD).await["data"]["signIn"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(&url, "{ clients { totalCount } }", Some(&token)).await;
+    let create = r#"mutation { createClient(input: {firstName: "Jane", lastName: "Doe", email: "jane@example.com"}) { client { id } } }"#;
+    post(&url, create, Some(&token)).await;
+    let link = link_token(&wait_for_eml(&dir.path().join("mail")));
+    // The page the email opens: its query string (the token) must not reach the log.
+    let page = reqwest::get(format!("{url}/account/setup?token={link}"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let client_password = "client-secret-marker-91be lantern";
+    let status = format!(r#"{{ accountLink(token: "{link}") {{ state }} }}"#);
+    assert_eq!(
+        post(&url, &status, None).await["data"]["accountLink"]["state"],
+        "VALID"
+    );
+    let complete = format!(
+        r#"mutation {{ completeAccountLink(input: {{token: "{link}", password: "{client_password}"}}) {{ token }} }}"#
+    );
+    let done = post(&url, &complete, None).await;
+    let client_token = done["data"]["completeAccountLink"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{done}"))
+        .to_owned();
+    post(&url, "mutation { signOut }", Some(&token)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(serving);
+    let logs = reader.join().unwrap();
+    let json_lines: Vec<serde_json::Value> = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        json_lines.len() >= 4,
+        "JSON log lines expected, got {logs:?}"
+    );
+    let finished: Vec<_> = json_lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "request finished")
+        .collect();
+    assert!(finished.len() >= 4, "{logs:?}");
+    assert!(
+        finished.iter().all(|l| l["span"]["request_id"].is_string()),
+        "{finished:?}"
+    );
+    let all = logs.join("\n");
+    let secrets = [
+        PASSWORD,
+        wrong,
+        token.as_str(),
+        &token[4..],
+        link.as_str(),
+        &link[4..],
+        client_password,
+        client_token.as_str(),
+    ];
+    for secret in secrets {
+        assert!(!all.contains(secret), "a secret reached the log");
+    }
+}

@@ -3,7 +3,6 @@ use crate::configuration::Settings;
 use crate::service::passwords::Passwords;
 use crate::service::resend_cap::ResendLimiter;
 use jobs::clock::SharedClock;
-use jobs::deliver_email::DeliverEmail;
 use jobs::queue::JobQueue;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -23,13 +22,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Pushes delivery jobs for rows just committed. A failed push is only logged:
-    /// the row is `queued` and the worker's sweeper pushes it again.
+    /// Pushes delivery jobs for rows just committed (see [`JobQueue::push_deliveries`]).
     pub async fn push_deliveries(&self, ids: impl IntoIterator<Item = Uuid>) {
-        for delivery_id in ids {
-            if let Err(e) = self.queue.push(DeliverEmail { delivery_id }).await {
-                tracing::warn!(%delivery_id, error = %e, "job push failed; the sweeper will retry");
-            }
-        }
+        self.queue.push_deliveries(ids).await;
     }
 }

@@ -28,7 +28,7 @@ pub mod status {
 }
 
 /// Records that `client_id` activated at `now`; the check falls due after `delay`.
-/// Returns `false` if this activation already has its check.
+/// The unique index refuses a second check for the same activation.
 pub async fn schedule(
     conn: &impl ConnectionTrait,
     client_id: Uuid,

@@ -58,11 +58,6 @@ impl Mailer {
         Ok(Self::Smtp(builder.timeout(Some(SMTP_TIMEOUT)).build()))
     }
 
-    /// Whether this mailer only writes files (no real delivery).
-    pub fn is_files(&self) -> bool {
-        matches!(self, Self::Files { .. })
-    }
-
     /// Hands `email` over to the server (or writes it).
     pub async fn send(&self, from: &Mailbox, to: &str, email: &Rendered) -> Result<(), SendError> {
         let to: Mailbox = to

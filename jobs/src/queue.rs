@@ -113,6 +113,16 @@ impl JobQueue {
         }
     }
 
+    /// Pushes delivery jobs for rows just committed. A failed push is only logged:
+    /// the row is `queued` and the sweeper pushes it again.
+    pub async fn push_deliveries(&self, ids: impl IntoIterator<Item = uuid::Uuid>) {
+        for delivery_id in ids {
+            if let Err(e) = self.push(DeliverEmail { delivery_id }).await {
+                tracing::warn!(%delivery_id, error = %e, "job push failed; the sweeper will retry");
+            }
+        }
+    }
+
     /// Schedules an intake check `after` from now (a delayed job on Redis; a timer
     /// in embedded mode). The `intake_check` row is the record: a lost job is swept.
     pub async fn schedule_intake_check(

@@ -41,15 +41,6 @@ pub fn unique_name(role: &str) -> String {
     format!("{role}-{host}-{}-{}", std::process::id(), &random[..8])
 }
 
-/// Pushes delivery jobs for rows just queued; a failed push is swept later.
-async fn push_all(queue: &JobQueue, ids: impl IntoIterator<Item = uuid::Uuid>) {
-    for delivery_id in ids {
-        if let Err(e) = queue.push(DeliverEmail { delivery_id }).await {
-            tracing::warn!(%delivery_id, error = %e, "push failed; the sweeper will retry");
-        }
-    }
-}
-
 /// Handles `DeliverEmail`. Errors are logged, never returned: the outbox row
 /// records what happened, and the sweeper, not apalis' retry, drives the next attempt.
 async fn deliver(job: DeliverEmail, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
@@ -72,7 +63,7 @@ async fn check_intake(
 ) -> Result<(), BoxDynError> {
     let d = &ctx.deliverer;
     match check_intake_forms::run(&d.db, &d.clock, job.client_id).await {
-        Ok(queued) => push_all(&ctx.queue, queued).await,
+        Ok(queued) => ctx.queue.push_deliveries(queued).await,
         Err(e) => {
             tracing::warn!(client_id = %job.client_id, error = %e, "intake check failed; will retry")
         }
@@ -239,7 +230,7 @@ async fn sweep(ctx: Arc<JobContext>, grace: Duration, mut stop: watch::Receiver<
             promote(intake).await;
         }
         match sweeper::due_deliveries(&d.db, &d.clock, grace).await {
-            Ok(due) => push_all(&ctx.queue, due).await,
+            Ok(due) => ctx.queue.push_deliveries(due).await,
             Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
         }
         match check_intake_forms::overdue(&d.db, &d.clock, grace).await {

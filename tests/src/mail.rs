@@ -16,6 +16,16 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Invites a client and waits for the welcome email: (client id, link token).
+    pub async fn invited(&self, token: &str, first: &str, email: &str) -> (String, String) {
+        let id = self.invite_client(token, first, email).await;
+        let mail = self.smtp().wait_for(email, 1).await;
+        (
+            id,
+            mail[0].token().expect("the welcome email carries a link"),
+        )
+    }
+
     /// `resendWelcomeEmail`, whole response.
     pub async fn resend(&self, token: &str, client_id: &str) -> Value {
         self.graphql(

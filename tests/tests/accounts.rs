@@ -27,12 +27,9 @@ async fn an_email_change_revokes_the_old_link_and_sends_to_the_new_address(
 ) {
     let app = spawn_mail_app(backend, queue, &[]).await;
     let provider = app.signed_in_provider("Practice").await;
-    let id = app
-        .invite_client(&provider.token, "Jane", "jane.old@example.org")
+    let (id, old_link) = app
+        .invited(&provider.token, "Jane", "jane.old@example.org")
         .await;
-    let old_link = app.smtp().wait_for("jane.old@example.org", 1).await[0]
-        .token()
-        .unwrap();
 
     let input = json!({ "clientId": id, "email": "jane.new@example.net", "resendInvite": true });
     let body = update_email(&app, &provider.token, input).await;
@@ -166,12 +163,9 @@ async fn a_likely_typo_is_answered_with_a_suggestion_unless_confirmed(
 async fn a_password_set_by_the_provider_ends_links_and_sessions(backend: Backend, queue: Queue) {
     let app = spawn_mail_app(backend, queue, &[]).await;
     let provider = app.signed_in_provider("Practice").await;
-    let id = app
-        .invite_client(&provider.token, "Jane", "jane@example.com")
+    let (id, invite) = app
+        .invited(&provider.token, "Jane", "jane@example.com")
         .await;
-    let invite = app.smtp().wait_for("jane@example.com", 1).await[0]
-        .token()
-        .unwrap();
     let done = app.complete_link(&invite, CLIENT_PASSWORD).await;
     let session = done["data"]["completeAccountLink"]["token"]
         .as_str()
@@ -244,12 +238,9 @@ async fn a_password_reset_request_answers_alike_and_counts_against_the_cap(
 ) {
     let app = spawn_mail_app(backend, queue, &[]).await;
     let provider = app.signed_in_provider("Practice").await;
-    let id = app
-        .invite_client(&provider.token, "Jane", "jane@example.com")
+    let (id, invite) = app
+        .invited(&provider.token, "Jane", "jane@example.com")
         .await;
-    let invite = app.smtp().wait_for("jane@example.com", 1).await[0]
-        .token()
-        .unwrap();
     app.complete_link(&invite, CLIENT_PASSWORD).await;
 
     let request = |email: &str| {

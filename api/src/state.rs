@@ -2,6 +2,7 @@
 use crate::configuration::Settings;
 use crate::service::passwords::Passwords;
 use crate::service::resend_cap::ResendLimiter;
+use crate::service::throttle::Throttle;
 use jobs::clock::SharedClock;
 use jobs::queue::JobQueue;
 use sea_orm::DatabaseConnection;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub clock: SharedClock,
     pub limiter: Arc<dyn ResendLimiter>,
+    /// Abuse limits on sign-in, links and password resets.
+    pub throttle: Throttle,
     pub queue: JobQueue,
 }
 

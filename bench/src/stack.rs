@@ -100,6 +100,7 @@ impl Stack {
             ("SMTP_URL", self.sink.url()),
             ("BIND", "127.0.0.1:0".into()),
             ("RESEND_LIMIT", "1000000".into()),
+            ("ABUSE_LIMIT_SCALE", "1000000".into()),
             ("LOG_FORMAT", "json".into()),
             ("RUST_LOG", "error".into()),
             ("RUN_MIGRATIONS", "false".into()),

@@ -27,6 +27,8 @@ pub struct Settings {
     pub database_max_connections: u32,
     pub limits: GraphqlLimits,
     pub email: EmailSettings,
+    /// Multiplies every abuse limit (1 in production; benchmarks raise it).
+    pub abuse_limit_scale: u32,
 }
 
 /// Where the service runs; production hides the playground and introspection.
@@ -144,6 +146,8 @@ impl Settings {
                 .transpose()?
                 .unwrap_or(true),
             database_max_connections: number("DATABASE_MAX_CONNECTIONS", 10)? as u32,
+            abuse_limit_scale: u32::try_from(number("ABUSE_LIMIT_SCALE", 1)?)
+                .map_err(|_| err("ABUSE_LIMIT_SCALE", "is too large"))?,
             limits: GraphqlLimits {
                 max_body_bytes: number("GRAPHQL_MAX_BODY_BYTES", 64 * 1024)? as usize,
                 max_depth: number("GRAPHQL_MAX_DEPTH", 12)? as usize,

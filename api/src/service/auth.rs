@@ -2,6 +2,7 @@
 use crate::error::AppError;
 use crate::service::audit::{self, Actor, AuditEntry};
 use crate::service::sessions::{self, ProviderActor};
+use crate::service::throttle::Action;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::provider;
@@ -17,8 +18,29 @@ pub struct SignedIn {
 
 /// Signs a provider in. Unknown email and wrong password give the same error after
 /// the same argon2 work, so the answer does not reveal who has an account.
-#[tracing::instrument(skip(state, password), fields(ip = ip.as_deref()))]
+/// Abuse limits apply first (see [`crate::service::throttle`]).
+#[tracing::instrument(skip(state, email, password), fields(ip = ip.as_deref()))]
 pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+    ip: Option<String>,
+) -> Result<SignedIn, AppError> {
+    let wrong_password = |e: &AppError| matches!(e, AppError::InvalidCredentials);
+    let attempt = verify_and_sign_in(state, email, password, ip.clone());
+    let guard = &state.throttle;
+    guard
+        .guard(
+            Action::SignIn,
+            ip.as_deref(),
+            email,
+            wrong_password,
+            attempt,
+        )
+        .await
+}
+
+async fn verify_and_sign_in(
     state: &AppState,
     email: &str,
     password: SecretString,

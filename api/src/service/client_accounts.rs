@@ -7,6 +7,7 @@ use crate::domain::NewPassword;
 use crate::error::AppError;
 use crate::service::audit::{self, Actor, AuditEntry};
 use crate::service::sessions::ProviderActor;
+use crate::service::throttle::Action;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{account_link, client};
@@ -84,8 +85,29 @@ pub struct ClientSignedIn {
 
 /// Signs a client in. An address may belong to clients of several practices; the
 /// password decides which. Unknown address and wrong password answer alike.
-#[tracing::instrument(skip(state, password), fields(ip = ip.as_deref()))]
+/// Abuse limits apply first (see [`crate::service::throttle`]).
+#[tracing::instrument(skip(state, email, password), fields(ip = ip.as_deref()))]
 pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password: SecretString,
+    ip: Option<String>,
+) -> Result<ClientSignedIn, AppError> {
+    let wrong_password = |e: &AppError| matches!(e, AppError::InvalidCredentials);
+    let attempt = verify_and_sign_in(state, email, password, ip.clone());
+    let guard = &state.throttle;
+    guard
+        .guard(
+            Action::ClientSignIn,
+            ip.as_deref(),
+            email,
+            wrong_password,
+            attempt,
+        )
+        .await
+}
+
+async fn verify_and_sign_in(
     state: &AppState,
     email: &str,
     password: SecretString,

@@ -5,6 +5,7 @@ use super::{intake, outbox};
 use crate::domain::{LinkToken, NewPassword};
 use crate::error::{AppError, LinkProblem};
 use crate::service::audit::{self, Actor, AuditEntry};
+use crate::service::throttle::Action;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{account_link, client, organization};
@@ -82,8 +83,39 @@ pub struct Completed {
 
 /// Uses the link once: sets the password, activates the account, ends every other
 /// link and session, and signs the client in. Of two concurrent uses exactly one wins.
+/// Abuse limits apply first: unusable links and refused passwords count as failures.
 #[tracing::instrument(skip_all, fields(ip = ip.as_deref()))]
 pub async fn complete(
+    state: &AppState,
+    token: &str,
+    password: SecretString,
+    ip: Option<String>,
+) -> Result<Completed, AppError> {
+    let failure = |e: &AppError| matches!(e, AppError::Link(_) | AppError::WeakPassword(_));
+    let attempt = use_link(state, token, password, ip.clone());
+    let guard = &state.throttle;
+    guard
+        .guard(
+            Action::CompleteAccountLink,
+            ip.as_deref(),
+            token,
+            failure,
+            attempt,
+        )
+        .await
+}
+
+/// A link's state for the page or query that shows it, under the abuse limits.
+pub async fn look_up(
+    state: &AppState,
+    token: &str,
+    ip: Option<&str>,
+) -> Result<Option<FoundLink>, AppError> {
+    state.throttle.check(Action::AccountLink, ip, token).await?;
+    find(&state.db, token, state.clock.now()).await
+}
+
+async fn use_link(
     state: &AppState,
     token: &str,
     password: SecretString,

@@ -17,3 +17,5 @@ pub mod resend;
 pub mod resend_cap;
 pub mod resend_cap_redis;
 pub mod sessions;
+pub mod throttle;
+pub mod throttle_store;

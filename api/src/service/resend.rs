@@ -3,6 +3,7 @@ use super::outbox::{self, Outgoing};
 use super::resend_cap::{Acquired, Quota, Slot};
 use crate::error::AppError;
 use crate::service::audit::{self, Actor, AuditEntry};
+use crate::service::throttle::Action;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use entity::{account_link, client, email_delivery};
@@ -110,13 +111,24 @@ pub async fn resend_link(
 /// `requestPasswordReset`: the answer never depends on whether the address is known,
 /// so the work happens after answering. Every client with that address (one per
 /// practice) gets a link, within their own resend quota.
-pub fn request_password_reset(state: &AppState, normalized_email: String, ip: Option<String>) {
+/// Only the abuse limits (per IP and per address, the same for every address) are
+/// checked before answering.
+pub async fn request_password_reset(
+    state: &AppState,
+    normalized_email: String,
+    ip: Option<String>,
+) -> Result<(), AppError> {
+    let throttle = &state.throttle;
+    throttle
+        .check(Action::PasswordReset, ip.as_deref(), &normalized_email)
+        .await?;
     let state = state.clone();
     tokio::spawn(async move {
         if let Err(e) = reset_for_address(&state, &normalized_email, ip).await {
             tracing::warn!(error = %e, "password reset request failed");
         }
     });
+    Ok(())
 }
 
 async fn reset_for_address(

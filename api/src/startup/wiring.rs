@@ -5,6 +5,8 @@ use crate::configuration::Settings;
 use crate::service::passwords::Passwords;
 use crate::service::resend_cap::{InProcessLimiter, ResendLimiter, Window};
 use crate::service::resend_cap_redis::RedisLimiter;
+use crate::service::throttle::Throttle;
+use crate::service::throttle_store::{CounterStore, InProcessCounters, RedisCounters};
 use crate::state::AppState;
 use jobs::clock::SharedClock;
 use jobs::deliver_email::{Deliverer, DeliveryConfig};
@@ -35,33 +37,53 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<Built
         limit: email.resend_limit,
         length: email.resend_window,
     };
-    let (redis, limiter, queue, backend): (_, Arc<dyn ResendLimiter>, _, _) =
-        match &settings.redis_url {
-            None => {
-                let (queue, backend) = jobs::queue::memory();
-                (
-                    None,
-                    Arc::new(InProcessLimiter::new(window)),
-                    queue,
-                    backend,
-                )
-            }
-            Some(url) => {
-                let client = redis::Client::open(url.expose_secret())
-                    .map_err(|_| config_error("REDIS_URL", "cannot be parsed"))?;
-                // Lazy: the API starts (and answers SERVICE_UNAVAILABLE) while Redis is down.
-                let conn = redis::aio::ConnectionManager::new_lazy_with_config(
-                    client.clone(),
-                    redis_connection_config(),
-                )
-                .map_err(|e| config_error("REDIS_URL", &e.to_string()))?;
-                let prefix = &email.redis_key_prefix;
-                let (queue, backend) = jobs::queue::redis(conn.clone(), prefix);
-                let limiter = RedisLimiter::new(conn, window, prefix);
-                (Some(client), Arc::new(limiter), queue, backend)
-            }
-        };
+    let (redis, limiter, counters, queue, backend): (
+        _,
+        Arc<dyn ResendLimiter>,
+        Arc<dyn CounterStore>,
+        _,
+        _,
+    ) = match &settings.redis_url {
+        None => {
+            let (queue, backend) = jobs::queue::memory();
+            (
+                None,
+                Arc::new(InProcessLimiter::new(window)),
+                Arc::new(InProcessCounters::default()),
+                queue,
+                backend,
+            )
+        }
+        Some(url) => {
+            let client = redis::Client::open(url.expose_secret())
+                .map_err(|_| config_error("REDIS_URL", "cannot be parsed"))?;
+            // Lazy: the API starts (and answers SERVICE_UNAVAILABLE) while Redis is down.
+            let conn = redis::aio::ConnectionManager::new_lazy_with_config(
+                client.clone(),
+                redis_connection_config(),
+            )
+            .map_err(|e| config_error("REDIS_URL", &e.to_string()))?;
+            let prefix = &email.redis_key_prefix;
+            let (queue, backend) = jobs::queue::redis(conn.clone(), prefix);
+            let limiter = RedisLimiter::new(conn.clone(), window, prefix);
+            let counters = RedisCounters::new(conn);
+            (
+                Some(client),
+                Arc::new(limiter),
+                Arc::new(counters),
+                queue,
+                backend,
+            )
+        }
+    };
+    let throttle = Throttle::new(
+        counters,
+        clock.clone(),
+        &email.redis_key_prefix,
+        settings.abuse_limit_scale,
+    );
     let state = AppState {
+        throttle,
         db,
         redis,
         settings: Arc::new(settings),
@@ -101,7 +123,7 @@ pub fn email_worker(state: &AppState, backend: WorkerBackend) -> Result<Worker, 
         reset_link_ttl: email.reset_link_ttl,
         max_attempts: email.max_attempts,
         retry_base: email.retry_base,
-        lease: Duration::from_secs(60),
+        lease: Duration::from_secs(10),
     };
     Ok(Worker {
         deliverer: Arc::new(Deliverer {

@@ -45,7 +45,9 @@ impl AccountMutation {
         let email = EmailAddress::parse(&email, "email")
             .map_err(Into::into)
             .gql()?;
-        resend::request_password_reset(state(ctx)?, email.normalized(), ip(ctx));
+        resend::request_password_reset(state(ctx)?, email.normalized(), ip(ctx))
+            .await
+            .gql()?;
         Ok(true)
     }
 

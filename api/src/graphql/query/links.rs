@@ -1,5 +1,5 @@
 use crate::error::LinkProblem;
-use crate::graphql::context::state;
+use crate::graphql::context::{ip, state};
 use crate::graphql::error::IntoGraphql;
 use crate::graphql::types::{AccountLinkState, AccountLinkStatus, LinkKind};
 use crate::service::links;
@@ -18,7 +18,7 @@ impl LinkQuery {
         token: String,
     ) -> async_graphql::Result<AccountLinkStatus> {
         let state = state(ctx)?;
-        let found = links::find(&state.db, &token, state.clock.now())
+        let found = links::look_up(state, &token, ip(ctx).as_deref())
             .await
             .gql()?;
         let Some(found) = found else {

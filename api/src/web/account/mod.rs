@@ -6,6 +6,7 @@ mod render;
 
 use super::WebState;
 use crate::error::{AppError, LinkProblem};
+use crate::service::throttle::Action;
 use crate::service::{links, resend};
 use minijinja::context;
 use poem::http::StatusCode;
@@ -108,6 +109,21 @@ async fn show_setup(
 }
 
 fn unavailable(e: AppError) -> Response {
+    if let AppError::RateLimited {
+        retry_after_seconds,
+        ..
+    } = e
+    {
+        let minutes = (retry_after_seconds + 59) / 60;
+        let message = format!("Too many attempts. Please try again in {minutes} minute(s).");
+        return render::page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "refused.html",
+            context! { message },
+        )
+        .with_header("retry-after", retry_after_seconds.to_string())
+        .into_response();
+    }
     tracing::warn!(error = %e, "account page unavailable");
     let ctx = context! { message => "The portal is unavailable right now; try again in a minute." };
     render::page(StatusCode::SERVICE_UNAVAILABLE, "refused.html", ctx)
@@ -119,8 +135,24 @@ fn refused() -> Response {
 }
 
 #[handler]
-async fn setup_page(Query(q): Query<TokenQuery>, Data(web): Data<&WebState>) -> Response {
+async fn setup_page(
+    req: &Request,
+    Query(q): Query<TokenQuery>,
+    Data(web): Data<&WebState>,
+) -> Response {
+    let throttle = &web.app.throttle;
+    let ip = remote_ip(req);
+    let checked = throttle.check(Action::AccountLink, ip.as_deref(), &q.token);
+    if let Err(e) = checked.await {
+        return unavailable(e);
+    }
     show_setup(web, &q.token, None, vec![]).await
+}
+
+fn remote_ip(req: &Request) -> Option<String> {
+    req.remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_string())
 }
 
 #[handler]
@@ -136,10 +168,7 @@ async fn setup_submit(
         let error = "The two passwords differ.".to_owned();
         return show_setup(web, &form.token, Some(error), vec![]).await;
     }
-    let ip = req
-        .remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_string());
+    let ip = remote_ip(req);
     let password = SecretString::from(form.password);
     match links::complete(&web.app, &form.token, password, ip).await {
         Ok(done) => {
@@ -177,7 +206,7 @@ fn forgot_page(Data(web): Data<&WebState>) -> Response {
 }
 
 #[handler]
-fn forgot_submit(
+async fn forgot_submit(
     req: &Request,
     Form(form): Form<ForgotForm>,
     Data(web): Data<&WebState>,
@@ -185,13 +214,12 @@ fn forgot_submit(
     if !csrf::verify(req, &form.csrf) {
         return refused();
     }
-    let ip = req
-        .remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_string());
+    let ip = remote_ip(req);
     // The same answer whether or not the address is known, and for malformed ones.
-    if let Ok(email) = crate::domain::EmailAddress::parse(&form.email, "email") {
-        resend::request_password_reset(&web.app, email.normalized(), ip);
+    if let Ok(email) = crate::domain::EmailAddress::parse(&form.email, "email")
+        && let Err(e) = resend::request_password_reset(&web.app, email.normalized(), ip).await
+    {
+        return unavailable(e);
     }
     render::page(StatusCode::OK, "forgot.html", context! { sent => true })
 }

@@ -1,0 +1,396 @@
+//! Abuse limits on the public operations: per caller IP and per account (the email
+//! or link token the request names). Each request is checked before any password
+//! work, so a refused attempt costs almost nothing and looks the same for known and
+//! unknown accounts.
+//!
+//! Wrong passwords are counted twice: per account *and IP* (tight: 5 per 5 minutes)
+//! and per account from anywhere (looser: 20 per 15 minutes). One stranger therefore
+//! slows only their own guesses and cannot lock the owner out; many strangers
+//! together lock an account for at most the rest of a 15-minute window. A success
+//! clears the pair's failures.
+use super::throttle_store::{Bump, CounterStore};
+use crate::error::AppError;
+use chrono::{DateTime, TimeZone, Utc};
+use jobs::clock::SharedClock;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The operations with abuse limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    SignIn,
+    ClientSignIn,
+    AccountLink,
+    CompleteAccountLink,
+    PasswordReset,
+}
+
+/// At most `limit` in each fixed `window`.
+#[derive(Debug, Clone, Copy)]
+struct Rule {
+    limit: u32,
+    window: Duration,
+}
+
+const fn minutes(limit: u32, m: u64) -> Rule {
+    Rule {
+        limit,
+        window: Duration::from_secs(m * 60),
+    }
+}
+
+/// What the account rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counts {
+    Attempts,
+    Failures,
+}
+
+/// One action's rules: attempts per IP, the account rule, failures per account+IP.
+struct Rules {
+    per_ip: Rule,
+    per_account: (Rule, Counts),
+    per_pair_failures: Option<Rule>,
+}
+
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Action::SignIn => "sign_in",
+            Action::ClientSignIn => "client_sign_in",
+            Action::AccountLink => "account_link",
+            Action::CompleteAccountLink => "complete_link",
+            Action::PasswordReset => "password_reset",
+        }
+    }
+
+    /// The limits, documented in the README's "Abuse limits" table.
+    fn rules(self) -> Rules {
+        let sign_in = Rules {
+            per_ip: minutes(60, 5),
+            per_account: (minutes(20, 15), Counts::Failures),
+            per_pair_failures: Some(minutes(5, 5)),
+        };
+        match self {
+            Action::SignIn | Action::ClientSignIn => sign_in,
+            Action::AccountLink => Rules {
+                per_ip: minutes(120, 5),
+                per_account: (minutes(30, 5), Counts::Attempts),
+                per_pair_failures: None,
+            },
+            Action::CompleteAccountLink => Rules {
+                per_ip: minutes(30, 5),
+                per_account: (minutes(10, 5), Counts::Failures),
+                per_pair_failures: None,
+            },
+            Action::PasswordReset => Rules {
+                per_ip: minutes(10, 15),
+                per_account: (minutes(5, 15), Counts::Attempts),
+                per_pair_failures: None,
+            },
+        }
+    }
+}
+
+/// An attempt that passed the limits; report how it went with
+/// [`Throttle::failed`] or [`Throttle::succeeded`].
+#[derive(Debug, Clone)]
+pub struct Permit {
+    action: Action,
+    account: String,
+    pair: String,
+}
+
+/// The abuse limits, over a counter store.
+#[derive(Clone)]
+pub struct Throttle {
+    store: Arc<dyn CounterStore>,
+    clock: SharedClock,
+    prefix: String,
+    /// Multiplies every limit (`ABUSE_LIMIT_SCALE`; benchmarks raise it).
+    scale: u32,
+}
+
+fn digest(text: &str) -> String {
+    let hash = Sha256::digest(text.as_bytes());
+    hash[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Throttle {
+    pub fn new(store: Arc<dyn CounterStore>, clock: SharedClock, prefix: &str, scale: u32) -> Self {
+        Self {
+            store,
+            clock,
+            prefix: prefix.to_owned(),
+            scale: scale.max(1),
+        }
+    }
+
+    /// `{prefix}:abuse:{action}:{scope}:{subject digest}:{window index}`. Subjects are
+    /// hashed so no email address or token ever sits in Redis.
+    fn key(
+        &self,
+        action: Action,
+        scope: &str,
+        subject: &str,
+        rule: Rule,
+        now: DateTime<Utc>,
+    ) -> (String, DateTime<Utc>) {
+        let window_ms = rule.window.as_millis().max(1) as i64;
+        let index = now.timestamp_millis().div_euclid(window_ms);
+        let ends = Utc
+            .timestamp_millis_opt((index + 1) * window_ms)
+            .single()
+            .unwrap_or(now);
+        let key = format!(
+            "{}:abuse:{}:{scope}:{}:{index}",
+            self.prefix,
+            action.name(),
+            digest(subject)
+        );
+        (key, ends)
+    }
+
+    fn limit(&self, rule: Rule) -> u64 {
+        u64::from(rule.limit) * u64::from(self.scale)
+    }
+
+    /// Counts an attempt and refuses it with `RATE_LIMITED` if the caller's IP or the
+    /// account is over its limit. `account` is the email or token the request names.
+    pub async fn check(
+        &self,
+        action: Action,
+        ip: Option<&str>,
+        account: &str,
+    ) -> Result<Permit, AppError> {
+        let now = self.clock.now();
+        let rules = action.rules();
+        let ip = ip.unwrap_or("unknown");
+        let account = account.trim().to_lowercase();
+        let pair = format!("{account}\u{0}{ip}");
+        let (account_rule, counts) = rules.per_account;
+        // (key, window end, by, limit, refuse when value > limit or ≥ limit)
+        let mut checks = vec![
+            (
+                self.key(action, "ip", ip, rules.per_ip, now),
+                1,
+                rules.per_ip,
+                false,
+            ),
+            (
+                self.key(action, "account", &account, account_rule, now),
+                u32::from(counts == Counts::Attempts),
+                account_rule,
+                counts == Counts::Failures,
+            ),
+        ];
+        if let Some(rule) = rules.per_pair_failures {
+            checks.push((self.key(action, "pair", &pair, rule, now), 0, rule, true));
+        }
+        let bumps = checks
+            .iter()
+            .map(|((key, _), by, rule, _)| Bump {
+                key: key.clone(),
+                by: *by,
+                ttl: rule.window,
+            })
+            .collect();
+        let values = self.store.bump(bumps, now).await?;
+        let refused_until = checks
+            .iter()
+            .zip(values)
+            .filter(|((_, _, rule, failures), value)| {
+                let limit = self.limit(*rule);
+                if *failures {
+                    *value >= limit
+                } else {
+                    *value > limit
+                }
+            })
+            .map(|(((_, ends), ..), _)| *ends)
+            .max();
+        if let Some(until) = refused_until {
+            tracing::warn!(action = action.name(), "abuse limit reached");
+            metrics::counter!("abuse_limited_total", "action" => action.name()).increment(1);
+            return Err(AppError::RateLimited {
+                next_available_at: until,
+                retry_after_seconds: ((until - now).num_milliseconds() + 999)
+                    .div_euclid(1000)
+                    .max(1),
+            });
+        }
+        Ok(Permit {
+            action,
+            account,
+            pair,
+        })
+    }
+
+    /// The attempt failed (wrong password, unusable link): counts toward the
+    /// account's failure limits.
+    pub async fn failed(&self, permit: &Permit) -> Result<(), AppError> {
+        let now = self.clock.now();
+        let rules = permit.action.rules();
+        let (account_rule, counts) = rules.per_account;
+        let mut bumps = Vec::new();
+        if counts == Counts::Failures {
+            let (key, _) = self.key(permit.action, "account", &permit.account, account_rule, now);
+            bumps.push(Bump {
+                key,
+                by: 1,
+                ttl: account_rule.window,
+            });
+        }
+        if let Some(rule) = rules.per_pair_failures {
+            let (key, _) = self.key(permit.action, "pair", &permit.pair, rule, now);
+            bumps.push(Bump {
+                key,
+                by: 1,
+                ttl: rule.window,
+            });
+        }
+        if !bumps.is_empty() {
+            self.store.bump(bumps, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The attempt succeeded: the pair's failures are forgiven.
+    pub async fn succeeded(&self, permit: &Permit) -> Result<(), AppError> {
+        let Some(rule) = permit.action.rules().per_pair_failures else {
+            return Ok(());
+        };
+        let (key, _) = self.key(permit.action, "pair", &permit.pair, rule, self.clock.now());
+        self.store.clear(key).await
+    }
+
+    /// Runs `attempt` under the limits, counting a failure when it fails with an error
+    /// `is_failure` accepts (and a success otherwise).
+    pub async fn guard<T>(
+        &self,
+        action: Action,
+        ip: Option<&str>,
+        account: &str,
+        is_failure: impl Fn(&AppError) -> bool,
+        attempt: impl Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
+        let permit = self.check(action, ip, account).await?;
+        let outcome = attempt.await;
+        match &outcome {
+            Ok(_) => self.succeeded(&permit).await?,
+            Err(e) if is_failure(e) => self.failed(&permit).await?,
+            Err(_) => {}
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::throttle_store::InProcessCounters;
+    use jobs::clock::{Clock, OffsetClock};
+
+    fn throttle() -> (Throttle, Arc<OffsetClock>) {
+        let clock = Arc::new(OffsetClock::default());
+        let store = Arc::new(InProcessCounters::default());
+        (Throttle::new(store, clock.clone(), "t", 1), clock)
+    }
+
+    /// Moves the clock just past a 15-minute boundary, so no window ends mid-test.
+    fn align(clock: &OffsetClock) {
+        let quarter = 15 * 60 * 1000;
+        let ms = clock.now().timestamp_millis();
+        clock.advance(chrono::Duration::milliseconds(
+            quarter - ms.rem_euclid(quarter) + 1000,
+        ));
+    }
+
+    async fn fail(t: &Throttle, ip: &str, account: &str) -> Result<(), AppError> {
+        let permit = t.check(Action::SignIn, Some(ip), account).await?;
+        t.failed(&permit).await
+    }
+
+    #[tokio::test]
+    async fn a_stranger_slows_only_their_own_guesses_and_not_for_long() {
+        let (t, clock) = throttle();
+        align(&clock);
+        for _ in 0..5 {
+            fail(&t, "10.0.0.9", "ann@example.com").await.unwrap();
+        }
+        let refused = fail(&t, "10.0.0.9", "ann@example.com").await.unwrap_err();
+        let AppError::RateLimited {
+            retry_after_seconds,
+            ..
+        } = refused
+        else {
+            panic!("expected RATE_LIMITED, got {refused:?}");
+        };
+        assert!((1..=300).contains(&retry_after_seconds));
+        // The owner, from elsewhere, is not locked out.
+        t.check(Action::SignIn, Some("10.0.0.1"), "Ann@Example.com")
+            .await
+            .unwrap();
+        clock.advance(chrono::Duration::seconds(retry_after_seconds));
+        fail(&t, "10.0.0.9", "ann@example.com").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn many_strangers_lock_an_account_for_at_most_its_window() {
+        let (t, clock) = throttle();
+        align(&clock);
+        for i in 0..20 {
+            fail(&t, &format!("10.0.1.{i}"), "bob@example.com")
+                .await
+                .unwrap();
+        }
+        let refused = t
+            .check(Action::SignIn, Some("10.0.0.1"), "bob@example.com")
+            .await;
+        let Err(AppError::RateLimited {
+            retry_after_seconds,
+            ..
+        }) = refused
+        else {
+            panic!("expected RATE_LIMITED");
+        };
+        assert!(retry_after_seconds <= 15 * 60);
+        clock.advance(chrono::Duration::seconds(retry_after_seconds));
+        t.check(Action::SignIn, Some("10.0.0.1"), "bob@example.com")
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_success_forgives_the_pair_and_ips_are_capped() {
+        let (t, clock) = throttle();
+        align(&clock);
+        for _ in 0..4 {
+            fail(&t, "10.0.0.2", "cy@example.com").await.unwrap();
+        }
+        let permit = t
+            .check(Action::SignIn, Some("10.0.0.2"), "cy@example.com")
+            .await
+            .unwrap();
+        t.succeeded(&permit).await.unwrap();
+        for _ in 0..4 {
+            fail(&t, "10.0.0.2", "cy@example.com").await.unwrap();
+        }
+        // 9 checks so far from this IP; the per-IP cap is 60 per 5 minutes.
+        for i in 0..51 {
+            t.check(
+                Action::SignIn,
+                Some("10.0.0.2"),
+                &format!("x{i}@example.com"),
+            )
+            .await
+            .unwrap();
+        }
+        assert!(
+            t.check(Action::SignIn, Some("10.0.0.2"), "z@example.com")
+                .await
+                .is_err()
+        );
+    }
+}

@@ -4,6 +4,8 @@ mod cursor;
 mod email;
 mod name;
 mod password;
+#[cfg(test)]
+mod proptests;
 mod typo;
 
 pub use cursor::ClientCursor;

@@ -82,6 +82,36 @@ fn bad_configuration_is_one_line_naming_the_variable() {
 }
 
 #[test]
+fn production_refuses_to_start_with_trial_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each step fixes the previous refusal; the last one names the next variable.
+    let steps: [(&str, &str, &str); 5] = [
+        ("APP_ENV", "production", "DATABASE_URL"),
+        (
+            "DATABASE_URL",
+            "postgres://portal:portal@127.0.0.1:1/portal",
+            "DATABASE_URL",
+        ),
+        (
+            "DATABASE_URL",
+            "postgres://portal:hunter2-long@127.0.0.1:1/portal",
+            "REDIS_URL",
+        ),
+        ("REDIS_URL", "redis://127.0.0.1:1", "SMTP_URL"),
+        ("SMTP_URL", "file:///tmp/mail", "SMTP_URL"),
+    ];
+    let mut cmd = portal(dir.path());
+    cmd.arg("serve");
+    for (name, value, refused) in steps {
+        cmd.env(name, value);
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success());
+        assert_one_line_error(&out, refused);
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"));
+    }
+}
+
+#[test]
 fn create_provider_refuses_a_weak_password_and_never_takes_one_from_argv() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = portal(dir.path())

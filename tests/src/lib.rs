@@ -15,6 +15,14 @@ use portal_api::domain::{EmailAddress, NewPassword, PersonName};
 use portal_api::service::providers::{self, NewProvider, OrganizationChoice};
 use serde_json::{Value, json};
 
+/// What `APP_ENV=production` needs on top of what [`spawn_mail_app`] with
+/// `Queue::Redis` on PostgreSQL sets (database, Redis, SMTP server).
+pub const PRODUCTION: &[(&str, &str)] = &[
+    ("APP_ENV", "production"),
+    ("MAIL_FROM", "Sunrise Clinic <no-reply@sunrise.test>"),
+    ("PUBLIC_URL", "https://portal.sunrise.test"),
+];
+
 /// A password every test provider gets; strong enough for zxcvbn.
 pub const PASSWORD: &str = "correct horse battery staple tuba";
 

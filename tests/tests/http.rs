@@ -1,5 +1,8 @@
 //! GraphQL over HTTP: only JSON POSTs run operations; limits hold; errors carry codes.
-use portal_tests::{Backend, error_code, on_both_databases, spawn_app, spawn_app_with};
+use portal_tests::{
+    Backend, PRODUCTION, Queue, error_code, on_both_databases, spawn_app, spawn_app_with,
+    spawn_mail_app,
+};
 use serde_json::{Value, json};
 
 on_both_databases!(health_and_metrics_answer);
@@ -239,7 +242,7 @@ async fn graphiql_is_served_with_the_authorization_note_in_development() {
 
 #[tokio::test]
 async fn production_hides_graphiql_and_introspection_and_sets_security_headers() {
-    let app = spawn_app_with(Backend::Sqlite, &[("APP_ENV", "production")]).await;
+    let app = spawn_mail_app(Backend::Postgres, Queue::Redis, PRODUCTION).await;
     let resp = app
         .http
         .get(format!("{}/graphiql", app.address))
@@ -267,6 +270,9 @@ async fn production_hides_graphiql_and_introspection_and_sets_security_headers()
         "content-security-policy",
         "cache-control",
         "x-request-id",
+        "strict-transport-security",
+        "cross-origin-opener-policy",
+        "permissions-policy",
     ] {
         assert!(resp.headers().contains_key(header), "{header}");
     }

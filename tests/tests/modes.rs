@@ -1,6 +1,6 @@
 //! The same story in both modes: embedded (SQLite, nothing else) and production
 //! (PostgreSQL + Redis), with readiness reflecting what is configured.
-use portal_tests::{Backend, PASSWORD, redis_url, spawn_app_with};
+use portal_tests::{Backend, PASSWORD, PRODUCTION, Queue, spawn_app_with, spawn_mail_app};
 use serde_json::{Value, json};
 
 async fn provider_creates_and_lists_a_client(app: &portal_tests::TestApp) {
@@ -50,12 +50,7 @@ async fn embedded_mode_needs_nothing_but_a_sqlite_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_mode_runs_on_postgres_and_checks_redis() {
-    let redis = redis_url();
-    let app = spawn_app_with(
-        Backend::Postgres,
-        &[("REDIS_URL", &redis), ("APP_ENV", "production")],
-    )
-    .await;
+    let app = spawn_mail_app(Backend::Postgres, Queue::Redis, PRODUCTION).await;
     provider_creates_and_lists_a_client(&app).await;
     let (status, body) = readiness(&app).await;
     assert_eq!(status, 200, "{body}");

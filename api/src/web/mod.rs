@@ -39,8 +39,9 @@ pub fn routes(web: WebState) -> impl IntoEndpoint {
     if web.app.settings.graphiql {
         route = route.at("/graphiql", get(graphiql::page));
     }
+    let https = web.app.settings.public_url.starts_with("https://");
     route
         .data(web)
-        .around(middleware::observe)
+        .around(move |next, req| middleware::observe(next, req, https))
         .with(poem::middleware::CatchPanic::new())
 }

@@ -61,12 +61,37 @@ pub enum AppError {
 
 impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
-        match e {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                Self::ServiceUnavailable("The database")
-            }
-            other => Self::Unexpected(anyhow::Error::new(other).context("database error")),
+        if connection_lost(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self::ServiceUnavailable("The database");
         }
+        Self::Unexpected(anyhow::Error::new(e).context("database error"))
+    }
+}
+
+/// Whether `e` says the database could not be reached or dropped the connection
+/// (restart, fail-over, `pg_terminate_backend`) rather than refused the statement:
+/// those are worth retrying, so they answer `SERVICE_UNAVAILABLE`, not `INTERNAL`.
+fn connection_lost(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, SqlxError};
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => s,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        SqlxError::Io(_)
+        | SqlxError::Tls(_)
+        | SqlxError::Protocol(_)
+        | SqlxError::PoolTimedOut
+        | SqlxError::PoolClosed
+        | SqlxError::WorkerCrashed => true,
+        // PostgreSQL: class 08 (connection exception), 57P01-57P03 (the server is
+        // shutting down, crashed, or not accepting connections yet).
+        SqlxError::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 

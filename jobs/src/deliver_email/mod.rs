@@ -2,6 +2,7 @@
 //! renders, sends and records the outcome. Safe to run twice for the same row: the
 //! claim is a conditional update, so a row that is `sent` is never sent again.
 
+mod lease;
 mod link;
 mod outcome;
 
@@ -37,7 +38,9 @@ pub struct DeliveryConfig {
     pub max_attempts: i32,
     /// First retry delay; doubled on each further attempt, capped at ten minutes.
     pub retry_base: Duration,
-    /// How long a worker may hold a row in `sending` before another takes over.
+    /// How long a row stays `sending` after its worker last renewed the claim; past
+    /// it, another worker takes over. Renewed every third of it while sending, so it
+    /// bounds how long mail held by a dead worker waits, not how long a send may take.
     pub lease: Duration,
 }
 
@@ -71,6 +74,7 @@ impl Deliverer {
         let Some(delivery) = self.claim(delivery_id).await? else {
             return Ok(Outcome::Skipped);
         };
+        let _lease = self.keep_lease(delivery.id);
         let Some((client, practice)) = self.recipient(delivery.client_id).await? else {
             return self.finish(&delivery, status::SUPERSEDED, None).await;
         };

@@ -1,0 +1,202 @@
+//! Real processes for fault injection: `portal worker` children, a private
+//! `redis-server`, and the tally of what reached the mail sink.
+use portal_tests::{SmtpSink, TestApp};
+use secrecy::ExposeSecret;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// A child process killed (SIGKILL) and reaped when dropped, so a failing test
+/// leaves nothing running.
+pub struct Process {
+    child: Child,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Process {
+    fn spawn(mut command: Command) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("stderr.log");
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        Self {
+            child,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// `kill -9`: no signal handler, no drain, no goodbye.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// What the process wrote to stderr so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// The `portal` binary of this build profile, built by cargo on first use: the
+/// tests crate cannot see `CARGO_BIN_EXE_portal` (it belongs to `portal-api`).
+pub fn portal_binary() -> &'static PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable");
+        // target/<profile>/deps/faults-<hash>
+        let profile_dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
+        let target_dir = profile_dir.parent().expect("target dir");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "-q", "-p", "portal-api", "--bin", "portal"])
+            .arg("--target-dir")
+            .arg(target_dir);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo runs");
+        assert!(status.success(), "cargo build of portal failed");
+        profile_dir.join("portal")
+    })
+}
+
+/// `portal worker` against the same database, Redis prefix and mail sink as `app`.
+pub fn start_worker(app: &TestApp, smtp_url: &str) -> Process {
+    let settings = &app.state.settings;
+    let mut command = Command::new(portal_binary());
+    command
+        .arg("worker")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .env("DATABASE_URL", settings.database_url.expose_secret())
+        .env("DATABASE_MAX_CONNECTIONS", "5")
+        .env(
+            "REDIS_URL",
+            settings
+                .redis_url
+                .as_ref()
+                .expect("production mode")
+                .expose_secret(),
+        )
+        .env("REDIS_KEY_PREFIX", &settings.email.redis_key_prefix)
+        .env("SMTP_URL", smtp_url)
+        .env("EMAIL_RETRY_BASE_MS", "200")
+        .env("EMAIL_SWEEP_GRACE_MS", "1000");
+    Process::spawn(command)
+}
+
+/// A `redis-server` of the test's own on a fixed port, without persistence, so
+/// stopping it loses everything it held (the worst case for the queue).
+pub struct RedisServer {
+    pub port: u16,
+    process: Option<Process>,
+}
+
+impl RedisServer {
+    /// Starts `redis-server` (from PATH) on `port` and waits until it answers.
+    pub async fn start(port: u16) -> Self {
+        let mut server = Self {
+            port,
+            process: None,
+        };
+        server.restart().await;
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL).
+    pub fn stop(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            p.kill9();
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub async fn restart(&mut self) {
+        self.stop();
+        let mut command = Command::new("redis-server");
+        command.args([
+            "--port",
+            &self.port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        if which("redis-server").is_none() {
+            panic!("redis-server is not on PATH; install Redis (apt-get install redis-server)");
+        }
+        self.process = Some(Process::spawn(command));
+        let client = redis::Client::open(self.url()).expect("redis URL");
+        for _ in 0..200 {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
+                let pong: redis::RedisResult<String> =
+                    redis::cmd("PING").query_async(&mut conn).await;
+                if pong.is_ok() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let log = self.process.as_ref().map(Process::log).unwrap_or_default();
+        panic!("redis-server did not come up on {}: {log}", self.port);
+    }
+}
+
+fn which(binary: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(binary))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Deliveries lost (recipients without any email) and duplicated (recipients with
+/// more than one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    pub lost: usize,
+    pub duplicated: usize,
+}
+
+/// Counts what `sink` received for each of `addresses`.
+pub fn tally(sink: &SmtpSink, addresses: &[String]) -> Tally {
+    let messages = sink.messages();
+    let mut tally = Tally {
+        lost: 0,
+        duplicated: 0,
+    };
+    for address in addresses {
+        let n = messages
+            .iter()
+            .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
+            .count();
+        match n {
+            0 => tally.lost += 1,
+            1 => {}
+            _ => tally.duplicated += 1,
+        }
+    }
+    tally
+}

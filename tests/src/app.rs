@@ -95,6 +95,7 @@ pub async fn spawn_mail_app_with(
 async fn start(vars: HashMap<String, String>, clock: Arc<OffsetClock>, worker: bool) -> TestApp {
     let settings =
         Settings::from_lookup(|k| vars.get(k).cloned()).expect("test settings are valid");
+    crate::logscan::install();
     portal_api::telemetry::init(settings.log_format);
     let options = Options {
         worker,
@@ -164,6 +165,7 @@ impl Drop for TestApp {
         {
             let _ = std::thread::spawn(move || delete_redis_keys(&prefix)).join();
         }
+        crate::logscan::assert_no_leaks();
     }
 }
 

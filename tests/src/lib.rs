@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod database;
+pub mod logscan;
 pub mod mail;
 pub mod smtp;
 
@@ -54,6 +55,7 @@ pub struct TestProvider {
 impl TestApp {
     /// Posts a GraphQL operation as JSON and returns the decoded body.
     pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        logscan::secrets_in_request(query, &variables);
         let mut req = self
             .http
             .post(format!("{}/graphql", self.address))
@@ -61,12 +63,15 @@ impl TestApp {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        req.send()
+        let body: Value = req
+            .send()
             .await
             .expect("request sent")
             .json()
             .await
-            .expect("JSON body")
+            .expect("JSON body");
+        logscan::secrets_in(&body["data"]);
+        body
     }
 
     /// Creates an organization with one provider, as `portal create-provider` does.

@@ -87,6 +87,9 @@ impl Handler for Inbox {
             to: std::mem::take(&mut self.current_to),
             raw: String::from_utf8_lossy(&std::mem::take(&mut self.current)).into_owned(),
         };
+        if let Some(token) = message.token() {
+            crate::logscan::secret(&token);
+        }
         self.messages.lock().unwrap().push(message);
         OK
     }

@@ -1,29 +1,68 @@
-//! Refuses documents with more aliases than allowed, before validation or execution:
-//! aliases are the cheap way to ask for one expensive field many times.
+//! Refuses documents with too many aliases or too many fields once fragments are
+//! expanded, before anything else looks at them. Aliases are the cheap way to ask
+//! for one expensive field many times; fragments that spread each other several times
+//! over (a "fragment bomb": 8 levels of 10 spreads is 10^8 fields in 500 bytes) would
+//! otherwise keep async-graphql's own depth and complexity checks busy for minutes,
+//! since they walk every expanded spread.
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, Variables};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// Extension factory holding the limit.
-pub struct AliasLimit(usize);
+/// Extension factory holding the limits.
+pub struct DocumentLimits {
+    max_aliases: usize,
+    max_fields: usize,
+}
 
-impl AliasLimit {
-    pub fn new(max: usize) -> Self {
-        Self(max)
+impl DocumentLimits {
+    /// `max_fields` bounds the fields selected after expanding every fragment spread.
+    pub fn new(max_aliases: usize, max_fields: usize) -> Self {
+        Self {
+            max_aliases,
+            max_fields,
+        }
     }
 }
 
-impl ExtensionFactory for AliasLimit {
+impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasLimitExtension(self.0))
+        Arc::new(DocumentLimitsExtension {
+            max_aliases: self.max_aliases,
+            max_fields: self.max_fields,
+        })
     }
 }
 
-struct AliasLimitExtension(usize);
+struct DocumentLimitsExtension {
+    max_aliases: usize,
+    max_fields: usize,
+}
+
+impl DocumentLimitsExtension {
+    fn check(&self, doc: &ExecutableDocument) -> ServerResult<()> {
+        let refuse = |message: String| Err(ServerError::new(message, None));
+        let aliases = count_aliases(doc);
+        if aliases > self.max_aliases {
+            let max = self.max_aliases;
+            return refuse(format!(
+                "The query uses {aliases} aliases; at most {max} are allowed."
+            ));
+        }
+        match Expansion::new(doc, self.max_fields).count() {
+            Err(why) => refuse(why),
+            Ok(n) if n > self.max_fields => refuse(format!(
+                "The query is too complex: more than {} fields once fragments are expanded.",
+                self.max_fields
+            )),
+            Ok(_) => Ok(()),
+        }
+    }
+}
 
 #[async_graphql::async_trait::async_trait]
-impl Extension for AliasLimitExtension {
+impl Extension for DocumentLimitsExtension {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -31,18 +70,82 @@ impl Extension for AliasLimitExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let count = count_aliases(&doc);
-        if count > self.0 {
-            return Err(ServerError::new(
-                format!(
-                    "The query uses {count} aliases; at most {} are allowed.",
-                    self.0
-                ),
-                None,
-            ));
+        // Checked on a parse of our own: `next` runs async-graphql's recursion-depth
+        // check, which a fragment bomb keeps busy. A syntax error is left to `next`.
+        if let Ok(doc) = async_graphql::parser::parse_query(query) {
+            self.check(&doc)?;
         }
-        Ok(doc)
+        next.run(ctx, query, variables).await
+    }
+}
+
+/// Nesting of fields and spreads past which counting stops; far beyond the depth
+/// limits, so those answer first, but it keeps this walk's own stack small.
+const MAX_NESTING: usize = 128;
+
+/// Counts fields with every fragment expanded, each fragment counted once (memoised),
+/// so the work is linear in the document however often fragments spread each other.
+struct Expansion<'a> {
+    doc: &'a ExecutableDocument,
+    cap: usize,
+    nesting: usize,
+    done: HashMap<&'a str, usize>,
+    open: HashSet<&'a str>,
+}
+
+impl<'a> Expansion<'a> {
+    fn new(doc: &'a ExecutableDocument, max: usize) -> Self {
+        Self {
+            doc,
+            cap: max.saturating_add(1),
+            nesting: 0,
+            done: HashMap::new(),
+            open: HashSet::new(),
+        }
+    }
+
+    /// Fields selected by all operations, capped just past the limit; `Err` says why
+    /// the document cannot be counted (a fragment that spreads itself, deep nesting).
+    fn count(mut self) -> Result<usize, String> {
+        let mut total = 0usize;
+        for (_, op) in self.doc.operations.iter() {
+            total = total.saturating_add(self.set(&op.node.selection_set.node)?);
+        }
+        Ok(total.min(self.cap))
+    }
+
+    fn set(&mut self, set: &'a SelectionSet) -> Result<usize, String> {
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            return Err(format!("The query nests more than {MAX_NESTING} levels."));
+        }
+        let mut total = 0usize;
+        for item in &set.items {
+            let n = match &item.node {
+                Selection::Field(f) => 1 + self.set(&f.node.selection_set.node)?,
+                Selection::InlineFragment(i) => self.set(&i.node.selection_set.node)?,
+                Selection::FragmentSpread(s) => self.fragment(&s.node.fragment_name.node)?,
+            };
+            total = total.saturating_add(n).min(self.cap);
+        }
+        self.nesting -= 1;
+        Ok(total)
+    }
+
+    fn fragment(&mut self, name: &'a str) -> Result<usize, String> {
+        if let Some(n) = self.done.get(name) {
+            return Ok(*n);
+        }
+        let Some(fragment) = self.doc.fragments.get(name) else {
+            return Ok(0); // validation reports the unknown fragment
+        };
+        if !self.open.insert(name) {
+            return Err(format!("Fragment \"{name}\" spreads itself."));
+        }
+        let n = self.set(&fragment.node.selection_set.node)?;
+        self.open.remove(name);
+        self.done.insert(name, n);
+        Ok(n)
     }
 }
 
@@ -71,4 +174,43 @@ fn count_in(set: &SelectionSet) -> usize {
             Selection::FragmentSpread(_) => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Expansion;
+    use async_graphql::parser::parse_query;
+
+    fn count(query: &str, max: usize) -> Result<usize, String> {
+        Expansion::new(&parse_query(query).unwrap(), max).count()
+    }
+
+    fn bomb(levels: usize, fan: usize) -> String {
+        let mut q = format!("{{ ...F{} }} fragment F0 on Q {{ a }}", levels - 1);
+        for i in 1..levels {
+            let spreads = format!("...F{} ", i - 1).repeat(fan);
+            q.push_str(&format!(" fragment F{i} on Q {{ {spreads}}}"));
+        }
+        q
+    }
+
+    #[test]
+    fn fragments_count_once_per_spread() {
+        let q = "{ x { ...A ...A } ...A } fragment A on Q { a b c { d } }";
+        assert_eq!(count(q, 100), Ok(1 + 3 * 4));
+        assert_eq!(count(&bomb(4, 2), 100), Ok(8));
+    }
+
+    #[test]
+    fn a_fragment_bomb_is_counted_past_the_limit_at_once() {
+        // 10^40 fields if expanded; the count stops just past the limit.
+        assert_eq!(count(&bomb(41, 10), 5000), Ok(5001));
+    }
+
+    #[test]
+    fn cycles_and_deep_chains_are_refused() {
+        let cycle = "{ ...A } fragment A on Q { ...B } fragment B on Q { a ...A }";
+        assert!(count(cycle, 100).unwrap_err().contains("spreads itself"));
+        assert!(count(&bomb(500, 1), 5000).unwrap_err().contains("nests"));
+    }
 }

@@ -33,7 +33,10 @@ pub fn build_schema(
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(limits.max_depth * 2)
     .limit_directives(8)
-    .extension(limits::AliasLimit::new(limits.max_aliases));
+    .extension(limits::DocumentLimits::new(
+        limits.max_aliases,
+        limits.max_complexity,
+    ));
     if !introspection {
         builder = builder.disable_introspection();
     }

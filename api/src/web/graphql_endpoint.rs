@@ -1,5 +1,7 @@
 //! `POST /graphql` with `application/json` only. GET and form or text bodies are
 //! refused, so a cross-site form or image tag can never run a mutation (CSRF).
+//! Clients that accept `application/graphql-response+json` get it, with the status
+//! codes of the GraphQL-over-HTTP spec; everyone else gets `application/json`.
 use super::WebState;
 use crate::graphql::RequestContext;
 use crate::graphql::error::ensure_codes;
@@ -36,6 +38,74 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// True when `Accept` lists `application/graphql-response+json` (and not with q=0).
+fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let mut parts = range.split(';');
+            let essence = parts.next().unwrap_or_default().trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+            });
+            essence.eq_ignore_ascii_case(GRAPHQL_RESPONSE_JSON) && !refused
+        })
+}
+
+/// Parse, validation or variable errors: nothing was executed. (Field errors always
+/// carry a path; `ensure_codes` draws the same line.)
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// One result as `application/graphql-response+json` wants it: no `data` entry when
+/// nothing was executed.
+fn graphql_response_body(response: &async_graphql::Response) -> serde_json::Value {
+    let mut value = serde_json::to_value(response).unwrap_or_else(|_| {
+        json!({ "errors": [{ "message": "Internal error.", "extensions": { "code": "INTERNAL" } }] })
+    });
+    if is_request_error(response)
+        && let Some(object) = value.as_object_mut()
+    {
+        object.remove("data");
+    }
+    value
+}
+
+/// The answer in the negotiated media type. With `application/graphql-response+json`,
+/// a single request that failed before execution answers 400; with `application/json`,
+/// every GraphQL result is 200, as older clients expect.
+fn respond(response: BatchResponse, graphql_response: bool) -> Response {
+    if !graphql_response {
+        return Json(response).into_response();
+    }
+    let (status, body) = match &response {
+        BatchResponse::Single(r) if is_request_error(r) => {
+            (StatusCode::BAD_REQUEST, graphql_response_body(r))
+        }
+        BatchResponse::Single(r) => (StatusCode::OK, graphql_response_body(r)),
+        BatchResponse::Batch(rs) => (
+            StatusCode::OK,
+            rs.iter()
+                .map(graphql_response_body)
+                .collect::<serde_json::Value>(),
+        ),
+    };
+    Response::builder()
+        .status(status)
+        .content_type("application/graphql-response+json; charset=utf-8")
+        .body(body.to_string())
 }
 
 fn declared_length(headers: &HeaderMap) -> Option<usize> {
@@ -142,5 +212,5 @@ pub async fn execute(
         BatchResponse::Single(r) => ensure_codes(r),
         BatchResponse::Batch(rs) => rs.iter_mut().for_each(ensure_codes),
     }
-    Json(response).into_response()
+    respond(response, wants_graphql_response(headers))
 }

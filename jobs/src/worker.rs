@@ -43,15 +43,20 @@ pub fn unique_name(role: &str) -> String {
 
 /// Handles `DeliverEmail`. Errors are logged, never returned: the outbox row
 /// records what happened, and the sweeper, not apalis' retry, drives the next attempt.
+///
+/// The delivery runs in a task of its own: apalis drops its in-flight handlers
+/// when the queue connection fails (Redis restarting), and a send cut off between
+/// the SMTP hand-off and recording `sent` would go out again once the lease ran out.
 async fn deliver(job: DeliverEmail, ctx: Data<Arc<JobContext>>) -> Result<(), BoxDynError> {
-    match ctx.deliverer.deliver(job.delivery_id).await {
-        Ok(Outcome::Skipped) => tracing::debug!(delivery_id = %job.delivery_id, "nothing to do"),
-        Ok(outcome) => {
-            tracing::debug!(delivery_id = %job.delivery_id, ?outcome, "delivery handled")
+    let deliverer = ctx.deliverer.clone();
+    let id = job.delivery_id;
+    match tokio::spawn(async move { deliverer.deliver(id).await }).await {
+        Ok(Ok(Outcome::Skipped)) => tracing::debug!(delivery_id = %id, "nothing to do"),
+        Ok(Ok(outcome)) => tracing::debug!(delivery_id = %id, ?outcome, "delivery handled"),
+        Ok(Err(e)) => {
+            tracing::warn!(delivery_id = %id, error = %e, "delivery failed; the sweeper will retry")
         }
-        Err(e) => {
-            tracing::warn!(delivery_id = %job.delivery_id, error = %e, "delivery failed; the sweeper will retry")
-        }
+        Err(e) => tracing::error!(delivery_id = %id, error = %e, "delivery task failed"),
     }
     Ok(())
 }

@@ -74,7 +74,12 @@ impl Deliverer {
         let Some(delivery) = self.claim(delivery_id).await? else {
             return Ok(Outcome::Skipped);
         };
-        let _lease = self.keep_lease(delivery.id);
+        self.holding_lease(delivery.id, self.send_claimed(delivery))
+            .await
+    }
+
+    /// Everything after the claim: link, rendering, the SMTP hand-off, the outcome.
+    async fn send_claimed(&self, delivery: email_delivery::Model) -> Result<Outcome, DbErr> {
         let Some((client, practice)) = self.recipient(delivery.client_id).await? else {
             return self.finish(&delivery, status::SUPERSEDED, None).await;
         };

@@ -5,6 +5,7 @@
 mod kill_worker;
 mod postgres_drop;
 mod redis_down;
+mod slow_send;
 mod smtp_down;
 mod support;
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(about = "Benchmarks of portal-access; prints figures, asserts nothing")]
 struct Args {
-    /// Only `all` exists; kept as a word so more focused runs can be added.
+    /// `all`, or `sign-in` for only the unknown-vs-known sign-in timing (under a minute).
     #[arg(default_value = "all")]
     what: String,
     /// Seconds each resend load level runs.
@@ -39,12 +39,16 @@ fn ratio(a: f64, b: f64) -> f64 {
 async fn main() -> Result<()> {
     let args = Args::parse();
     anyhow::ensure!(
-        args.what == "all",
-        "unknown benchmark {:?}; try `all`",
+        args.what == "all" || args.what == "sign-in",
+        "unknown benchmark {:?}; try `all` or `sign-in`",
         args.what
     );
     let stack = stack::Stack::start().await?;
-    let result = run(&stack, &args).await;
+    let result = if args.what == "sign-in" {
+        sign_in_only(&stack).await
+    } else {
+        run(&stack, &args).await
+    };
     stack.cleanup().await?;
     let report = result?;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
@@ -56,6 +60,23 @@ async fn main() -> Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&report)?)?;
     println!("\nwritten to {}", path.display());
     Ok(())
+}
+
+/// Sign-in time for unknown vs known emails, alone: a wrong password either way, so
+/// both do one argon2 verification (abuse limits raised by the bench stack).
+async fn sign_in_only(stack: &stack::Stack) -> Result<serde_json::Value> {
+    let practices = seed::seed(&stack.db, 1, 10).await?;
+    let serve = stack.serve()?;
+    let url = serve.url.clone().unwrap_or_default();
+    let email = &practices[0].provider_email;
+    isolation::sign_in_ratio(&url, email, 10).await; // warm-up
+    println!("sign-in time, unknown vs known email (wrong password), 200 samples each");
+    let (unknown, known) = isolation::sign_in_ratio(&url, email, 200).await;
+    println!(
+        "   unknown {unknown:.1} ms, known {known:.1} ms → ratio {:.3}",
+        unknown / known
+    );
+    Ok(json!({ "sign_in_ms": { "unknown": unknown, "known": known, "ratio": unknown / known } }))
 }
 
 async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {

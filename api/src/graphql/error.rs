@@ -60,6 +60,17 @@ impl ErrorExtensions for AppError {
     }
 }
 
+/// async-graphql coerces arguments (and variables used in them) while resolving the
+/// field, so a value of the wrong type (`input: 5` for an input object) or a declared
+/// variable left out of `variables` fails with a path, like a resolver error. These
+/// are async-graphql's messages for them; `tests/tests/hostile.rs` sends such values
+/// and fails if they become `INTERNAL`.
+fn is_input_value_error(message: &str) -> bool {
+    message.starts_with("Expected input type \"")
+        || message.starts_with("Failed to parse \"")
+        || (message.starts_with("Variable ") && message.ends_with(" is not defined."))
+}
+
 /// `.gql()` on a service result: the only way resolvers turn `AppError` into GraphQL.
 pub trait IntoGraphql<T> {
     fn gql(self) -> async_graphql::Result<T>;
@@ -72,12 +83,13 @@ impl<T> IntoGraphql<T> for Result<T, AppError> {
 }
 
 /// Gives every error that left the executor without a code one: request-level
-/// errors (syntax, validation, limits) are the caller's, resolver errors are ours.
+/// errors (syntax, validation, limits) and argument values that do not fit their type
+/// are the caller's, other resolver errors are ours.
 pub fn ensure_codes(response: &mut Response) {
     for error in &mut response.errors {
         let ext = error.extensions.get_or_insert_with(Default::default);
         if ext.get("code").is_none() {
-            let code = if error.path.is_empty() {
+            let code = if error.path.is_empty() || is_input_value_error(&error.message) {
                 "BAD_USER_INPUT"
             } else {
                 "INTERNAL"

@@ -4,6 +4,7 @@ mod context;
 pub mod error;
 mod limits;
 mod mutation;
+mod nul;
 mod query;
 mod types;
 
@@ -36,7 +37,8 @@ pub fn build_schema(
     .extension(limits::DocumentLimits::new(
         limits.max_aliases,
         limits.max_complexity,
-    ));
+    ))
+    .extension(nul::NoNulText);
     if !introspection {
         builder = builder.disable_introspection();
     }

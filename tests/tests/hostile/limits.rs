@@ -1,0 +1,161 @@
+//! Each request limit at its documented default, just under and just over.
+use portal_tests::{Backend, TestApp, error_code, spawn_app};
+use serde_json::{Value, json};
+
+async fn post(app: &TestApp, body: Vec<u8>) -> (u16, Value) {
+    let resp = app
+        .http
+        .post(format!("{}/graphql", app.address))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+async fn query(app: &TestApp, q: &str) -> Value {
+    app.graphql(q, json!({}), None).await
+}
+
+fn refused_with(body: &Value, words: &str) -> bool {
+    error_code(body) == Some("BAD_USER_INPUT")
+        && body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.to_lowercase().contains(words))
+}
+
+/// `{ __schema { types { fields { type { ofType … { name } } } } } }`, `depth` fields deep.
+fn deep(depth: usize) -> String {
+    let of_types = depth - 5;
+    format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(of_types),
+        "} ".repeat(of_types)
+    )
+}
+
+fn sized_body(size: usize) -> Vec<u8> {
+    let head = r#"{"query":"{ __typename }","variables":{"pad":""#;
+    let tail = r#""}}"#;
+    format!("{head}{}{tail}", "x".repeat(size - head.len() - tail.len())).into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_limit_holds_at_its_default() {
+    let app = spawn_app(Backend::Sqlite).await;
+
+    // Body: 64 KiB.
+    let (status, body) = post(&app, sized_body(64 * 1024)).await;
+    assert_eq!(
+        (status, &body["data"]["__typename"]),
+        (200, &json!("QueryRoot"))
+    );
+    let (status, body) = post(&app, sized_body(64 * 1024 + 1)).await;
+    assert_eq!(status, 413);
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
+
+    // Batch: 1 to 10 operations.
+    let batch = |n: usize| {
+        Value::Array(vec![json!({ "query": "{ __typename }" }); n])
+            .to_string()
+            .into_bytes()
+    };
+    let (status, body) = post(&app, batch(10)).await;
+    assert_eq!((status, body.as_array().map(Vec::len)), (200, Some(10)));
+    for n in [11, 0] {
+        let (status, body) = post(&app, batch(n)).await;
+        assert_eq!(status, 400, "batch of {n}");
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
+    }
+
+    // Depth: 12.
+    let body = query(&app, &deep(12)).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert!(refused_with(&query(&app, &deep(13)).await, "nested"));
+
+    // Aliases: 30.
+    let aliases = |n: usize| {
+        format!(
+            "{{ {} }}",
+            (0..n)
+                .map(|i| format!("a{i}: __typename "))
+                .collect::<String>()
+        )
+    };
+    assert!(query(&app, &aliases(30)).await["errors"].is_null());
+    assert!(refused_with(&query(&app, &aliases(31)).await, "aliases"));
+
+    // Complexity: 5000; clients(first: 100) { nodes { id } } costs 100 × 2 + 1.
+    let lists = |n: usize| {
+        let fields: String = (0..n)
+            .map(|i| format!("c{i}: clients(first: 100) {{ nodes {{ id }} }} "))
+            .collect();
+        format!("{{ {fields}}}")
+    };
+    let body = query(&app, &lists(24)).await;
+    assert_eq!(
+        error_code(&body),
+        Some("UNAUTHENTICATED"),
+        "4824 runs: {body}"
+    );
+    assert!(refused_with(&query(&app, &lists(25)).await, "complex"));
+
+    // Complexity counts fields with fragments expanded: 5000 run, 5001 and bombs do not.
+    let f2 = "fragment F0 on QueryRoot { a0: __typename a1: __typename a2: __typename a3: __typename a4: __typename a5: __typename a6: __typename a7: __typename a8: __typename a9: __typename } \
+              fragment F1 on QueryRoot { ...F0 ...F0 ...F0 ...F0 ...F0 ...F0 ...F0 ...F0 ...F0 ...F0 } \
+              fragment F2 on QueryRoot { ...F1 ...F1 ...F1 ...F1 ...F1 ...F1 ...F1 ...F1 ...F1 ...F1 }";
+    let body = query(&app, &format!("{{ ...F2 ...F2 ...F2 ...F2 ...F2 }} {f2}")).await;
+    assert!(body["errors"].is_null(), "5000 fields run: {body}");
+    let body = query(
+        &app,
+        &format!("{{ ...F2 ...F2 ...F2 ...F2 ...F2 b: __typename }} {f2}"),
+    )
+    .await;
+    assert!(refused_with(&body, "complex"), "{body}");
+    let mut bomb = String::from("{ ...F9 } fragment F0 on QueryRoot { __typename }");
+    for i in 1..10 {
+        bomb.push_str(&format!(
+            " fragment F{i} on QueryRoot {{ {}}}",
+            format!("...F{} ", i - 1).repeat(10)
+        ));
+    }
+    assert!(refused_with(&query(&app, &bomb).await, "complex"));
+    let cycle =
+        "{ ...A } fragment A on QueryRoot { ...B } fragment B on QueryRoot { __typename ...A }";
+    assert_eq!(
+        error_code(&query(&app, cycle).await),
+        Some("BAD_USER_INPUT")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_with_a_nul_character_is_refused_before_it_reaches_postgres() {
+    let app = spawn_app(Backend::Postgres).await;
+    let provider = app.signed_in_provider("Nul Practice").await;
+    let body = app
+        .graphql(
+            "mutation($e: String!) { signIn(input: {email: $e, password: \"x\"}) { token } }",
+            json!({ "e": "dr\u{0}@practice.test" }),
+            None,
+        )
+        .await;
+    assert!(refused_with(&body, "nul"), "{body}");
+    let body = app
+        .graphql(
+            "{ clients(search: \"a\\u0000\") { totalCount } }",
+            json!({}),
+            Some(&provider.token),
+        )
+        .await;
+    assert!(refused_with(&body, "nul"), "{body}");
+    let body = app
+        .graphql(
+            "{ clients(search: \"a\\u0001\") { totalCount } }",
+            json!({}),
+            Some(&provider.token),
+        )
+        .await;
+    assert_eq!(body["data"]["clients"]["totalCount"], 0, "{body}");
+}

@@ -8,7 +8,7 @@
 //! slows only their own guesses and cannot lock the owner out; many strangers
 //! together lock an account for at most the rest of a 15-minute window. A success
 //! clears the pair's failures.
-use super::throttle_store::{Bump, CounterStore};
+use super::throttle_store::{Bump, CounterStore, InProcessCounters};
 use crate::error::AppError;
 use chrono::{DateTime, TimeZone, Utc};
 use jobs::clock::SharedClock;
@@ -102,10 +102,13 @@ pub struct Permit {
     pair: String,
 }
 
-/// The abuse limits, over a counter store.
+/// The abuse limits, over a counter store. While the store (Redis) is unreachable the
+/// counting goes on in this process's memory: the limits hold per instance, and
+/// signing in does not depend on Redis.
 #[derive(Clone)]
 pub struct Throttle {
     store: Arc<dyn CounterStore>,
+    local: Arc<InProcessCounters>,
     clock: SharedClock,
     prefix: String,
     /// Multiplies every limit (`ABUSE_LIMIT_SCALE`; benchmarks raise it).
@@ -121,6 +124,7 @@ impl Throttle {
     pub fn new(store: Arc<dyn CounterStore>, clock: SharedClock, prefix: &str, scale: u32) -> Self {
         Self {
             store,
+            local: Arc::default(),
             clock,
             prefix: prefix.to_owned(),
             scale: scale.max(1),
@@ -150,6 +154,13 @@ impl Throttle {
             digest(subject)
         );
         (key, ends)
+    }
+
+    async fn bump(&self, bumps: Vec<Bump>, now: DateTime<Utc>) -> Result<Vec<u64>, AppError> {
+        match self.store.bump(bumps.clone(), now).await {
+            Err(AppError::ServiceUnavailable(_)) => self.local.bump(bumps, now).await,
+            other => other,
+        }
     }
 
     fn limit(&self, rule: Rule) -> u64 {
@@ -196,7 +207,7 @@ impl Throttle {
                 ttl: rule.window,
             })
             .collect();
-        let values = self.store.bump(bumps, now).await?;
+        let values = self.bump(bumps, now).await?;
         let refused_until = checks
             .iter()
             .zip(values)
@@ -251,7 +262,7 @@ impl Throttle {
             });
         }
         if !bumps.is_empty() {
-            self.store.bump(bumps, now).await?;
+            self.bump(bumps, now).await?;
         }
         Ok(())
     }
@@ -262,7 +273,11 @@ impl Throttle {
             return Ok(());
         };
         let (key, _) = self.key(permit.action, "pair", &permit.pair, rule, self.clock.now());
-        self.store.clear(key).await
+        self.local.clear(key.clone()).await?;
+        match self.store.clear(key).await {
+            Err(AppError::ServiceUnavailable(_)) => Ok(()),
+            other => other,
+        }
     }
 
     /// Runs `attempt` under the limits, counting a failure when it fails with an error
@@ -334,6 +349,36 @@ mod tests {
             .unwrap();
         clock.advance(chrono::Duration::seconds(retry_after_seconds));
         fail(&t, "10.0.0.9", "ann@example.com").await.unwrap();
+    }
+
+    /// A store that is always down, as Redis during an outage.
+    struct Down;
+
+    impl CounterStore for Down {
+        fn bump(
+            &self,
+            _: Vec<Bump>,
+            _: DateTime<Utc>,
+        ) -> futures::future::BoxFuture<'_, Result<Vec<u64>, AppError>> {
+            Box::pin(async { Err(AppError::ServiceUnavailable("test store")) })
+        }
+        fn clear(&self, _: String) -> futures::future::BoxFuture<'_, Result<(), AppError>> {
+            Box::pin(async { Err(AppError::ServiceUnavailable("test store")) })
+        }
+    }
+
+    #[tokio::test]
+    async fn without_its_store_the_limits_hold_in_memory() {
+        let clock = Arc::new(OffsetClock::default());
+        align(&clock);
+        let t = Throttle::new(Arc::new(Down), clock, "t", 1);
+        for _ in 0..5 {
+            fail(&t, "10.0.0.3", "dee@example.com").await.unwrap();
+        }
+        assert!(matches!(
+            fail(&t, "10.0.0.3", "dee@example.com").await,
+            Err(AppError::RateLimited { .. })
+        ));
     }
 
     #[tokio::test]

@@ -98,6 +98,13 @@ pub fn install() {
     });
 }
 
+/// Adds another process's log (a `portal worker` child) to the scan.
+pub fn ingest(log: &str) {
+    let mut scan = scan();
+    scan.lines
+        .extend(log.lines().filter(|l| !l.is_empty()).map(str::to_owned));
+}
+
 /// Remembers a string that must never appear in a log.
 pub fn secret(value: &str) {
     let value = value.trim();

@@ -12,6 +12,8 @@ use std::time::Duration;
 pub struct Process {
     child: Child,
     log: PathBuf,
+    /// Hand the process's JSON log to the suite's secret scan when it ends.
+    scanned: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -29,6 +31,7 @@ impl Process {
         Self {
             child,
             log,
+            scanned: false,
             _dir: dir,
         }
     }
@@ -48,6 +51,9 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         self.kill9();
+        if self.scanned {
+            portal_tests::logscan::ingest(&self.log());
+        }
     }
 }
 
@@ -83,7 +89,8 @@ pub fn start_worker(app: &TestApp, smtp_url: &str) -> Process {
         .arg("worker")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info,portal_api=debug,jobs=debug")
+        .env("LOG_FORMAT", "json")
         .env("DATABASE_URL", settings.database_url.expose_secret())
         .env("DATABASE_MAX_CONNECTIONS", "5")
         .env(
@@ -98,7 +105,9 @@ pub fn start_worker(app: &TestApp, smtp_url: &str) -> Process {
         .env("SMTP_URL", smtp_url)
         .env("EMAIL_RETRY_BASE_MS", "200")
         .env("EMAIL_SWEEP_GRACE_MS", "1000");
-    Process::spawn(command)
+    let mut worker = Process::spawn(command);
+    worker.scanned = true;
+    worker
 }
 
 /// A `redis-server` of the test's own on a fixed port, without persistence, so

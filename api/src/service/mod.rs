@@ -18,4 +18,3 @@ pub mod resend_cap;
 pub mod resend_cap_redis;
 pub mod sessions;
 pub mod throttle;
-pub mod throttle_store;

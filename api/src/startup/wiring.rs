@@ -5,8 +5,8 @@ use crate::configuration::Settings;
 use crate::service::passwords::Passwords;
 use crate::service::resend_cap::{InProcessLimiter, ResendLimiter, Window};
 use crate::service::resend_cap_redis::RedisLimiter;
-use crate::service::throttle::Throttle;
-use crate::service::throttle_store::{CounterStore, InProcessCounters, RedisCounters};
+
+use crate::service::throttle::{CounterStore, InProcessCounters, RedisCounters, Throttle};
 use crate::state::AppState;
 use jobs::clock::SharedClock;
 use jobs::deliver_email::{Deliverer, DeliveryConfig};

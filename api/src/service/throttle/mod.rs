@@ -8,90 +8,20 @@
 //! slows only their own guesses and cannot lock the owner out; many strangers
 //! together lock an account for at most the rest of a 15-minute window. A success
 //! clears the pair's failures.
-use super::throttle_store::{Bump, CounterStore, InProcessCounters};
+mod rules;
+mod store;
+#[cfg(test)]
+mod tests;
+
+pub use rules::Action;
+pub use store::{Bump, CounterStore, InProcessCounters, RedisCounters};
+
 use crate::error::AppError;
 use chrono::{DateTime, TimeZone, Utc};
 use jobs::clock::SharedClock;
+use rules::{Counts, Rule};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::Duration;
-
-/// The operations with abuse limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    SignIn,
-    ClientSignIn,
-    AccountLink,
-    CompleteAccountLink,
-    PasswordReset,
-}
-
-/// At most `limit` in each fixed `window`.
-#[derive(Debug, Clone, Copy)]
-struct Rule {
-    limit: u32,
-    window: Duration,
-}
-
-const fn minutes(limit: u32, m: u64) -> Rule {
-    Rule {
-        limit,
-        window: Duration::from_secs(m * 60),
-    }
-}
-
-/// What the account rule counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Counts {
-    Attempts,
-    Failures,
-}
-
-/// One action's rules: attempts per IP, the account rule, failures per account+IP.
-struct Rules {
-    per_ip: Rule,
-    per_account: (Rule, Counts),
-    per_pair_failures: Option<Rule>,
-}
-
-impl Action {
-    fn name(self) -> &'static str {
-        match self {
-            Action::SignIn => "sign_in",
-            Action::ClientSignIn => "client_sign_in",
-            Action::AccountLink => "account_link",
-            Action::CompleteAccountLink => "complete_link",
-            Action::PasswordReset => "password_reset",
-        }
-    }
-
-    /// The limits, documented in the README's "Abuse limits" table.
-    fn rules(self) -> Rules {
-        let sign_in = Rules {
-            per_ip: minutes(60, 5),
-            per_account: (minutes(20, 15), Counts::Failures),
-            per_pair_failures: Some(minutes(5, 5)),
-        };
-        match self {
-            Action::SignIn | Action::ClientSignIn => sign_in,
-            Action::AccountLink => Rules {
-                per_ip: minutes(120, 5),
-                per_account: (minutes(30, 5), Counts::Attempts),
-                per_pair_failures: None,
-            },
-            Action::CompleteAccountLink => Rules {
-                per_ip: minutes(30, 5),
-                per_account: (minutes(10, 5), Counts::Failures),
-                per_pair_failures: None,
-            },
-            Action::PasswordReset => Rules {
-                per_ip: minutes(10, 15),
-                per_account: (minutes(5, 15), Counts::Attempts),
-                per_pair_failures: None,
-            },
-        }
-    }
-}
 
 /// An attempt that passed the limits; report how it went with
 /// [`Throttle::failed`] or [`Throttle::succeeded`].
@@ -298,144 +228,5 @@ impl Throttle {
             Err(_) => {}
         }
         outcome
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::service::throttle_store::InProcessCounters;
-    use jobs::clock::{Clock, OffsetClock};
-
-    fn throttle() -> (Throttle, Arc<OffsetClock>) {
-        let clock = Arc::new(OffsetClock::default());
-        let store = Arc::new(InProcessCounters::default());
-        (Throttle::new(store, clock.clone(), "t", 1), clock)
-    }
-
-    /// Moves the clock just past a 15-minute boundary, so no window ends mid-test.
-    fn align(clock: &OffsetClock) {
-        let quarter = 15 * 60 * 1000;
-        let ms = clock.now().timestamp_millis();
-        clock.advance(chrono::Duration::milliseconds(
-            quarter - ms.rem_euclid(quarter) + 1000,
-        ));
-    }
-
-    async fn fail(t: &Throttle, ip: &str, account: &str) -> Result<(), AppError> {
-        let permit = t.check(Action::SignIn, Some(ip), account).await?;
-        t.failed(&permit).await
-    }
-
-    #[tokio::test]
-    async fn a_stranger_slows_only_their_own_guesses_and_not_for_long() {
-        let (t, clock) = throttle();
-        align(&clock);
-        for _ in 0..5 {
-            fail(&t, "10.0.0.9", "ann@example.com").await.unwrap();
-        }
-        let refused = fail(&t, "10.0.0.9", "ann@example.com").await.unwrap_err();
-        let AppError::RateLimited {
-            retry_after_seconds,
-            ..
-        } = refused
-        else {
-            panic!("expected RATE_LIMITED, got {refused:?}");
-        };
-        assert!((1..=300).contains(&retry_after_seconds));
-        // The owner, from elsewhere, is not locked out.
-        t.check(Action::SignIn, Some("10.0.0.1"), "Ann@Example.com")
-            .await
-            .unwrap();
-        clock.advance(chrono::Duration::seconds(retry_after_seconds));
-        fail(&t, "10.0.0.9", "ann@example.com").await.unwrap();
-    }
-
-    /// A store that is always down, as Redis during an outage.
-    struct Down;
-
-    impl CounterStore for Down {
-        fn bump(
-            &self,
-            _: Vec<Bump>,
-            _: DateTime<Utc>,
-        ) -> futures::future::BoxFuture<'_, Result<Vec<u64>, AppError>> {
-            Box::pin(async { Err(AppError::ServiceUnavailable("test store")) })
-        }
-        fn clear(&self, _: String) -> futures::future::BoxFuture<'_, Result<(), AppError>> {
-            Box::pin(async { Err(AppError::ServiceUnavailable("test store")) })
-        }
-    }
-
-    #[tokio::test]
-    async fn without_its_store_the_limits_hold_in_memory() {
-        let clock = Arc::new(OffsetClock::default());
-        align(&clock);
-        let t = Throttle::new(Arc::new(Down), clock, "t", 1);
-        for _ in 0..5 {
-            fail(&t, "10.0.0.3", "dee@example.com").await.unwrap();
-        }
-        assert!(matches!(
-            fail(&t, "10.0.0.3", "dee@example.com").await,
-            Err(AppError::RateLimited { .. })
-        ));
-    }
-
-    #[tokio::test]
-    async fn many_strangers_lock_an_account_for_at_most_its_window() {
-        let (t, clock) = throttle();
-        align(&clock);
-        for i in 0..20 {
-            fail(&t, &format!("10.0.1.{i}"), "bob@example.com")
-                .await
-                .unwrap();
-        }
-        let refused = t
-            .check(Action::SignIn, Some("10.0.0.1"), "bob@example.com")
-            .await;
-        let Err(AppError::RateLimited {
-            retry_after_seconds,
-            ..
-        }) = refused
-        else {
-            panic!("expected RATE_LIMITED");
-        };
-        assert!(retry_after_seconds <= 15 * 60);
-        clock.advance(chrono::Duration::seconds(retry_after_seconds));
-        t.check(Action::SignIn, Some("10.0.0.1"), "bob@example.com")
-            .await
-            .unwrap();
-    }
-
-    #[tokio::test]
-    async fn a_success_forgives_the_pair_and_ips_are_capped() {
-        let (t, clock) = throttle();
-        align(&clock);
-        for _ in 0..4 {
-            fail(&t, "10.0.0.2", "cy@example.com").await.unwrap();
-        }
-        let permit = t
-            .check(Action::SignIn, Some("10.0.0.2"), "cy@example.com")
-            .await
-            .unwrap();
-        t.succeeded(&permit).await.unwrap();
-        for _ in 0..4 {
-            fail(&t, "10.0.0.2", "cy@example.com").await.unwrap();
-        }
-        // 9 checks so far from this IP; the per-IP cap is 60 per 5 minutes.
-        for i in 0..51 {
-            t.check(
-                Action::SignIn,
-                Some("10.0.0.2"),
-                &format!("x{i}@example.com"),
-            )
-            .await
-            .unwrap();
-        }
-        assert!(
-            t.check(Action::SignIn, Some("10.0.0.2"), "z@example.com")
-                .await
-                .is_err()
-        );
     }
 }

@@ -21,18 +21,7 @@ pub async fn reset(stack: &Stack) -> Result<()> {
             "UPDATE email_delivery SET status = 'superseded' WHERE status IN ('queued', 'sending')",
         )
         .await?;
-    let client = redis::Client::open(portal_tests::redis_url())?;
-    let mut conn = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}:*", stack.prefix))
-        .query_async(&mut conn)
-        .await?;
-    if !keys.is_empty() {
-        redis::cmd("DEL")
-            .arg(&keys)
-            .query_async::<()>(&mut conn)
-            .await?;
-    }
+    stack.delete_redis_keys().await?;
     stack.sink.clear();
     Ok(())
 }

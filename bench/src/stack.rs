@@ -154,6 +154,7 @@ impl Stack {
 
     /// Drops the database and the Redis keys.
     pub async fn cleanup(self) -> Result<()> {
+        self.delete_redis_keys().await?;
         self.db.close().await?;
         let admin = Database::connect(&self.admin_url).await?;
         admin
@@ -162,18 +163,13 @@ impl Stack {
                 self.name
             ))
             .await?;
-        let client = redis::Client::open(portal_tests::redis_url())?;
-        let mut conn = client.get_multiplexed_async_connection().await?;
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}:*", self.prefix))
-            .query_async(&mut conn)
-            .await?;
-        if !keys.is_empty() {
-            redis::cmd("DEL")
-                .arg(&keys)
-                .query_async::<()>(&mut conn)
-                .await?;
-        }
+        Ok(())
+    }
+
+    /// Deletes every Redis key under this run's prefix (jobs, counters).
+    pub async fn delete_redis_keys(&self) -> Result<()> {
+        let prefix = self.prefix.clone();
+        tokio::task::spawn_blocking(move || portal_tests::delete_redis_keys(&prefix)).await?;
         Ok(())
     }
 }

@@ -198,12 +198,15 @@ where
     }
 }
 
-async fn vacuum_redis(
-    storage: apalis_redis::RedisStorage<DeliverEmail>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut ticker = tokio::time::interval(maintenance::EVERY);
+/// Calls `work` every `period` until `stop` turns true.
+async fn every<F, Fut>(period: Duration, mut stop: watch::Receiver<bool>, mut work: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut ticker = tokio::time::interval(period);
     loop {
+        // Decided first, so no borrow of `stop` is held while `work` runs.
         let stopped = tokio::select! {
             _ = stop.wait_for(|s| *s) => true,
             _ = ticker.tick() => false,
@@ -211,43 +214,48 @@ async fn vacuum_redis(
         if stopped {
             return;
         }
+        work().await;
+    }
+}
+
+async fn vacuum_redis(
+    storage: apalis_redis::RedisStorage<DeliverEmail>,
+    stop: watch::Receiver<bool>,
+) {
+    every(maintenance::EVERY, stop, || async {
         match crate::queue::vacuum(&storage, crate::queue::KEEP_FINISHED).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "removed finished jobs from Redis"),
             Err(e) => tracing::warn!(error = %e, "Redis vacuum failed; will retry"),
         }
-    }
+    })
+    .await
 }
 
-async fn sweep(ctx: Arc<JobContext>, grace: Duration, mut stop: watch::Receiver<bool>) {
-    let mut ticker = tokio::time::interval(SWEEP_EVERY);
+async fn sweep(ctx: Arc<JobContext>, grace: Duration, stop: watch::Receiver<bool>) {
+    every(SWEEP_EVERY, stop, || sweep_once(&ctx, grace)).await
+}
+
+/// One pass: promote due jobs, re-push lost deliveries and overdue intake checks.
+async fn sweep_once(ctx: &JobContext, grace: Duration) {
     let d = &ctx.deliverer;
-    loop {
-        let stopped = tokio::select! {
-            _ = stop.wait_for(|s| *s) => true,
-            _ = ticker.tick() => false,
-        };
-        if stopped {
-            return;
-        }
-        if let JobQueue::Redis { deliver, intake } = &ctx.queue {
-            promote(deliver).await;
-            promote(intake).await;
-        }
-        match sweeper::due_deliveries(&d.db, &d.clock, grace).await {
-            Ok(due) => ctx.queue.push_deliveries(due).await,
-            Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
-        }
-        match check_intake_forms::overdue(&d.db, &d.clock, grace).await {
-            Ok(clients) => {
-                for client_id in clients {
-                    let job = CheckIntakeForms { client_id };
-                    if let Err(e) = ctx.queue.schedule_intake_check(job, Duration::ZERO).await {
-                        tracing::warn!(error = %e, "intake check re-push failed; will retry");
-                    }
+    if let JobQueue::Redis { deliver, intake } = &ctx.queue {
+        promote(deliver).await;
+        promote(intake).await;
+    }
+    match sweeper::due_deliveries(&d.db, &d.clock, grace).await {
+        Ok(due) => ctx.queue.push_deliveries(due).await,
+        Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
+    }
+    match check_intake_forms::overdue(&d.db, &d.clock, grace).await {
+        Ok(clients) => {
+            for client_id in clients {
+                let job = CheckIntakeForms { client_id };
+                if let Err(e) = ctx.queue.schedule_intake_check(job, Duration::ZERO).await {
+                    tracing::warn!(error = %e, "intake check re-push failed; will retry");
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "intake sweep failed; will retry"),
         }
+        Err(e) => tracing::warn!(error = %e, "intake sweep failed; will retry"),
     }
 }

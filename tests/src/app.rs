@@ -169,8 +169,8 @@ impl Drop for TestApp {
     }
 }
 
-/// Removes every key a test wrote under its prefix.
-fn delete_redis_keys(prefix: &str) {
+/// Removes every key written under `prefix` (and the queue's entry in apalis' list).
+pub fn delete_redis_keys(prefix: &str) {
     let Ok(client) = redis::Client::open(redis_url()) else {
         return;
     };

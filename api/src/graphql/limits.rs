@@ -4,9 +4,11 @@
 //! over (a "fragment bomb": 8 levels of 10 spreads is 10^8 fields in 500 bytes) would
 //! otherwise keep async-graphql's own depth and complexity checks busy for minutes,
 //! since they walk every expanded spread.
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
+};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{Request, ServerError, ServerResult};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -63,19 +65,19 @@ impl DocumentLimitsExtension {
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for DocumentLimitsExtension {
-    async fn parse_query(
+    /// Runs before async-graphql parses the query: it parses here, once (the request
+    /// keeps the document), and checks before async-graphql's own depth and directive
+    /// walks, which a fragment bomb would keep busy. A syntax error is left to them.
+    async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        // Checked on a parse of our own: `next` runs async-graphql's recursion-depth
-        // check, which a fragment bomb keeps busy. A syntax error is left to `next`.
-        if let Ok(doc) = async_graphql::parser::parse_query(query) {
-            self.check(&doc)?;
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        if let Ok(doc) = request.parsed_query() {
+            self.check(doc)?;
         }
-        next.run(ctx, query, variables).await
+        next.run(ctx, request).await
     }
 }
 

@@ -26,17 +26,10 @@ pub async fn sign_in(
     password: SecretString,
     ip: Option<String>,
 ) -> Result<SignedIn, AppError> {
-    let wrong_password = |e: &AppError| matches!(e, AppError::InvalidCredentials);
     let attempt = verify_and_sign_in(state, email, password, ip.clone());
-    let guard = &state.throttle;
-    guard
-        .guard(
-            Action::SignIn,
-            ip.as_deref(),
-            email,
-            wrong_password,
-            attempt,
-        )
+    let throttle = &state.throttle;
+    throttle
+        .guard(Action::SignIn, ip.as_deref(), email, attempt)
         .await
 }
 

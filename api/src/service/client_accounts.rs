@@ -93,17 +93,10 @@ pub async fn sign_in(
     password: SecretString,
     ip: Option<String>,
 ) -> Result<ClientSignedIn, AppError> {
-    let wrong_password = |e: &AppError| matches!(e, AppError::InvalidCredentials);
     let attempt = verify_and_sign_in(state, email, password, ip.clone());
-    let guard = &state.throttle;
-    guard
-        .guard(
-            Action::ClientSignIn,
-            ip.as_deref(),
-            email,
-            wrong_password,
-            attempt,
-        )
+    let throttle = &state.throttle;
+    throttle
+        .guard(Action::ClientSignIn, ip.as_deref(), email, attempt)
         .await
 }
 

@@ -91,17 +91,10 @@ pub async fn complete(
     password: SecretString,
     ip: Option<String>,
 ) -> Result<Completed, AppError> {
-    let failure = |e: &AppError| matches!(e, AppError::Link(_) | AppError::WeakPassword(_));
     let attempt = use_link(state, token, password, ip.clone());
-    let guard = &state.throttle;
-    guard
-        .guard(
-            Action::CompleteAccountLink,
-            ip.as_deref(),
-            token,
-            failure,
-            attempt,
-        )
+    let throttle = &state.throttle;
+    throttle
+        .guard(Action::CompleteAccountLink, ip.as_deref(), token, attempt)
         .await
 }
 

@@ -19,7 +19,7 @@ pub use store::{Bump, CounterStore, InProcessCounters, RedisCounters};
 use crate::error::AppError;
 use chrono::{DateTime, TimeZone, Utc};
 use jobs::clock::SharedClock;
-use rules::{Counts, Rule};
+use rules::{Counter, Counts, Scope};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -28,6 +28,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Permit {
     action: Action,
+    ip: String,
     account: String,
     pair: String,
 }
@@ -61,40 +62,60 @@ impl Throttle {
         }
     }
 
-    /// `{prefix}:abuse:{action}:{scope}:{subject digest}:{window index}`. Subjects are
-    /// hashed so no email address or token ever sits in Redis.
+    /// `{prefix}:abuse:{action}:{scope}:{subject digest}:{window index}`, and when
+    /// that window ends. Subjects are hashed so no email address or token sits in Redis.
     fn key(
         &self,
-        action: Action,
-        scope: &str,
-        subject: &str,
-        rule: Rule,
+        permit: &Permit,
+        counter: &Counter,
         now: DateTime<Utc>,
     ) -> (String, DateTime<Utc>) {
-        let window_ms = rule.window.as_millis().max(1) as i64;
+        let (scope, subject) = match counter.scope {
+            Scope::Ip => ("ip", &permit.ip),
+            Scope::Account => ("account", &permit.account),
+            Scope::Pair => ("pair", &permit.pair),
+        };
+        let window_ms = counter.window.as_millis().max(1) as i64;
         let index = now.timestamp_millis().div_euclid(window_ms);
         let ends = Utc
             .timestamp_millis_opt((index + 1) * window_ms)
             .single()
             .unwrap_or(now);
+        let action = permit.action.name();
         let key = format!(
-            "{}:abuse:{}:{scope}:{}:{index}",
+            "{}:abuse:{action}:{scope}:{}:{index}",
             self.prefix,
-            action.name(),
             digest(subject)
         );
         (key, ends)
     }
 
-    async fn bump(&self, bumps: Vec<Bump>, now: DateTime<Utc>) -> Result<Vec<u64>, AppError> {
-        match self.store.bump(bumps.clone(), now).await {
-            Err(AppError::ServiceUnavailable(_)) => self.local.bump(bumps, now).await,
-            other => other,
-        }
-    }
-
-    fn limit(&self, rule: Rule) -> u64 {
-        u64::from(rule.limit) * u64::from(self.scale)
+    /// Adds `by(counter)` to each of the permit's counters; returns each value and
+    /// the end of its window.
+    async fn bump(
+        &self,
+        permit: &Permit,
+        by: impl Fn(&Counter) -> u32,
+    ) -> Result<Vec<(u64, DateTime<Utc>)>, AppError> {
+        let now = self.clock.now();
+        let counters = permit.action.counters();
+        let (bumps, ends): (Vec<Bump>, Vec<_>) = counters
+            .iter()
+            .map(|c| {
+                let (key, ends) = self.key(permit, c, now);
+                let bump = Bump {
+                    key,
+                    by: by(c),
+                    ttl: c.window,
+                };
+                (bump, ends)
+            })
+            .unzip();
+        let values = match self.store.bump(bumps.clone(), now).await {
+            Err(AppError::ServiceUnavailable(_)) => self.local.bump(bumps, now).await?,
+            other => other?,
+        };
+        Ok(values.into_iter().zip(ends).collect())
     }
 
     /// Counts an attempt and refuses it with `RATE_LIMITED` if the caller's IP or the
@@ -105,126 +126,78 @@ impl Throttle {
         ip: Option<&str>,
         account: &str,
     ) -> Result<Permit, AppError> {
-        let now = self.clock.now();
-        let rules = action.rules();
-        let ip = ip.unwrap_or("unknown");
+        let ip = ip.unwrap_or("unknown").to_owned();
         let account = account.trim().to_lowercase();
-        let pair = format!("{account}\u{0}{ip}");
-        let (account_rule, counts) = rules.per_account;
-        // (key, window end, by, limit, refuse when value > limit or ≥ limit)
-        let mut checks = vec![
-            (
-                self.key(action, "ip", ip, rules.per_ip, now),
-                1,
-                rules.per_ip,
-                false,
-            ),
-            (
-                self.key(action, "account", &account, account_rule, now),
-                u32::from(counts == Counts::Attempts),
-                account_rule,
-                counts == Counts::Failures,
-            ),
-        ];
-        if let Some(rule) = rules.per_pair_failures {
-            checks.push((self.key(action, "pair", &pair, rule, now), 0, rule, true));
-        }
-        let bumps = checks
-            .iter()
-            .map(|((key, _), by, rule, _)| Bump {
-                key: key.clone(),
-                by: *by,
-                ttl: rule.window,
-            })
-            .collect();
-        let values = self.bump(bumps, now).await?;
-        let refused_until = checks
+        let permit = Permit {
+            action,
+            pair: format!("{account}\u{0}{ip}"),
+            account,
+            ip,
+        };
+        let values = self
+            .bump(&permit, |c| u32::from(c.counts == Counts::Attempts))
+            .await?;
+        let refused_until = action
+            .counters()
             .iter()
             .zip(values)
-            .filter(|((_, _, rule, failures), value)| {
-                let limit = self.limit(*rule);
-                if *failures {
-                    *value >= limit
-                } else {
-                    *value > limit
+            .filter(|(c, (value, _))| {
+                let limit = u64::from(c.limit) * u64::from(self.scale);
+                match c.counts {
+                    Counts::Attempts => *value > limit,
+                    Counts::Failures => *value >= limit,
                 }
             })
-            .map(|(((_, ends), ..), _)| *ends)
+            .map(|(_, (_, ends))| ends)
             .max();
-        if let Some(until) = refused_until {
-            tracing::warn!(action = action.name(), "abuse limit reached");
-            metrics::counter!("abuse_limited_total", "action" => action.name()).increment(1);
-            return Err(AppError::RateLimited {
-                next_available_at: until,
-                retry_after_seconds: ((until - now).num_milliseconds() + 999)
-                    .div_euclid(1000)
-                    .max(1),
-            });
-        }
-        Ok(Permit {
-            action,
-            account,
-            pair,
+        let Some(until) = refused_until else {
+            return Ok(permit);
+        };
+        tracing::warn!(action = action.name(), "abuse limit reached");
+        metrics::counter!("abuse_limited_total", "action" => action.name()).increment(1);
+        let wait_ms = (until - self.clock.now()).num_milliseconds();
+        Err(AppError::RateLimited {
+            next_available_at: until,
+            retry_after_seconds: (wait_ms + 999).div_euclid(1000).max(1),
         })
     }
 
     /// The attempt failed (wrong password, unusable link): counts toward the
-    /// account's failure limits.
+    /// failure limits.
     pub async fn failed(&self, permit: &Permit) -> Result<(), AppError> {
+        self.bump(permit, |c| u32::from(c.counts == Counts::Failures))
+            .await?;
+        Ok(())
+    }
+
+    /// The attempt succeeded: the failures from this account and IP are forgiven.
+    pub async fn succeeded(&self, permit: &Permit) -> Result<(), AppError> {
         let now = self.clock.now();
-        let rules = permit.action.rules();
-        let (account_rule, counts) = rules.per_account;
-        let mut bumps = Vec::new();
-        if counts == Counts::Failures {
-            let (key, _) = self.key(permit.action, "account", &permit.account, account_rule, now);
-            bumps.push(Bump {
-                key,
-                by: 1,
-                ttl: account_rule.window,
-            });
-        }
-        if let Some(rule) = rules.per_pair_failures {
-            let (key, _) = self.key(permit.action, "pair", &permit.pair, rule, now);
-            bumps.push(Bump {
-                key,
-                by: 1,
-                ttl: rule.window,
-            });
-        }
-        if !bumps.is_empty() {
-            self.bump(bumps, now).await?;
+        let pairs = permit.action.counters().iter();
+        for counter in pairs.filter(|c| c.scope == Scope::Pair) {
+            let (key, _) = self.key(permit, counter, now);
+            self.local.clear(key.clone()).await?;
+            match self.store.clear(key).await {
+                Err(AppError::ServiceUnavailable(_)) | Ok(()) => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
 
-    /// The attempt succeeded: the pair's failures are forgiven.
-    pub async fn succeeded(&self, permit: &Permit) -> Result<(), AppError> {
-        let Some(rule) = permit.action.rules().per_pair_failures else {
-            return Ok(());
-        };
-        let (key, _) = self.key(permit.action, "pair", &permit.pair, rule, self.clock.now());
-        self.local.clear(key.clone()).await?;
-        match self.store.clear(key).await {
-            Err(AppError::ServiceUnavailable(_)) => Ok(()),
-            other => other,
-        }
-    }
-
-    /// Runs `attempt` under the limits, counting a failure when it fails with an error
-    /// `is_failure` accepts (and a success otherwise).
+    /// Runs `attempt` under the limits and reports how it went.
     pub async fn guard<T>(
         &self,
         action: Action,
         ip: Option<&str>,
         account: &str,
-        is_failure: impl Fn(&AppError) -> bool,
         attempt: impl Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
         let permit = self.check(action, ip, account).await?;
         let outcome = attempt.await;
         match &outcome {
             Ok(_) => self.succeeded(&permit).await?,
-            Err(e) if is_failure(e) => self.failed(&permit).await?,
+            Err(e) if action.is_failure(e) => self.failed(&permit).await?,
             Err(_) => {}
         }
         outcome

@@ -1,4 +1,5 @@
-//! Which limits apply to which operation.
+//! Which counters apply to which operation, and what counts as a failure.
+use crate::error::AppError;
 use std::time::Duration;
 
 /// The operations with abuse limits.
@@ -11,33 +12,43 @@ pub enum Action {
     PasswordReset,
 }
 
-/// At most `limit` in each fixed `window`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Rule {
-    pub(super) limit: u32,
-    pub(super) window: Duration,
+/// Whom a counter counts: the caller's IP, the account the request names, or that
+/// account from that IP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scope {
+    Ip,
+    Account,
+    Pair,
 }
 
-const fn minutes(limit: u32, m: u64) -> Rule {
-    Rule {
-        limit,
-        window: Duration::from_secs(m * 60),
-    }
-}
-
-/// What the account rule counts.
+/// What a counter counts: every attempt (refused past the limit) or failed attempts
+/// (refused once the limit is reached).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Counts {
     Attempts,
     Failures,
 }
 
-/// One action's rules: attempts per IP, the account rule, failures per account+IP.
-pub(super) struct Rules {
-    pub(super) per_ip: Rule,
-    pub(super) per_account: (Rule, Counts),
-    pub(super) per_pair_failures: Option<Rule>,
+/// At most `limit` of `counts` per `scope` in each fixed `window`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Counter {
+    pub(super) scope: Scope,
+    pub(super) counts: Counts,
+    pub(super) limit: u32,
+    pub(super) window: Duration,
 }
+
+const fn per(scope: Scope, counts: Counts, limit: u32, minutes: u64) -> Counter {
+    Counter {
+        scope,
+        counts,
+        limit,
+        window: Duration::from_secs(minutes * 60),
+    }
+}
+
+use Counts::{Attempts, Failures};
+use Scope::{Account, Ip, Pair};
 
 impl Action {
     pub(super) fn name(self) -> &'static str {
@@ -51,29 +62,35 @@ impl Action {
     }
 
     /// The limits, documented in the README's "Abuse limits" table.
-    pub(super) fn rules(self) -> Rules {
-        let sign_in = Rules {
-            per_ip: minutes(60, 5),
-            per_account: (minutes(20, 15), Counts::Failures),
-            per_pair_failures: Some(minutes(5, 5)),
-        };
+    pub(super) fn counters(self) -> &'static [Counter] {
+        const SIGN_IN: &[Counter] = &[
+            per(Ip, Attempts, 60, 5),
+            per(Account, Failures, 20, 15),
+            per(Pair, Failures, 5, 5),
+        ];
+        const ACCOUNT_LINK: &[Counter] =
+            &[per(Ip, Attempts, 120, 5), per(Account, Attempts, 30, 5)];
+        const COMPLETE_LINK: &[Counter] =
+            &[per(Ip, Attempts, 30, 5), per(Account, Failures, 10, 5)];
+        const PASSWORD_RESET: &[Counter] =
+            &[per(Ip, Attempts, 10, 15), per(Account, Attempts, 5, 15)];
         match self {
-            Action::SignIn | Action::ClientSignIn => sign_in,
-            Action::AccountLink => Rules {
-                per_ip: minutes(120, 5),
-                per_account: (minutes(30, 5), Counts::Attempts),
-                per_pair_failures: None,
-            },
-            Action::CompleteAccountLink => Rules {
-                per_ip: minutes(30, 5),
-                per_account: (minutes(10, 5), Counts::Failures),
-                per_pair_failures: None,
-            },
-            Action::PasswordReset => Rules {
-                per_ip: minutes(10, 15),
-                per_account: (minutes(5, 15), Counts::Attempts),
-                per_pair_failures: None,
-            },
+            Action::SignIn | Action::ClientSignIn => SIGN_IN,
+            Action::AccountLink => ACCOUNT_LINK,
+            Action::CompleteAccountLink => COMPLETE_LINK,
+            Action::PasswordReset => PASSWORD_RESET,
+        }
+    }
+
+    /// Whether an attempt that ended in `e` counts as a failure: a wrong password, or
+    /// a link that cannot be used or a password it refused.
+    pub(super) fn is_failure(self, e: &AppError) -> bool {
+        match self {
+            Action::SignIn | Action::ClientSignIn => matches!(e, AppError::InvalidCredentials),
+            Action::CompleteAccountLink => {
+                matches!(e, AppError::Link(_) | AppError::WeakPassword(_))
+            }
+            Action::AccountLink | Action::PasswordReset => false,
         }
     }
 }

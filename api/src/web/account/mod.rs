@@ -80,7 +80,7 @@ async fn show_setup(
 ) -> Response {
     let found = match links::find(&web.app.db, token, web.app.clock.now()).await {
         Ok(found) => found,
-        Err(e) => return unavailable(e),
+        Err(e) => return error_page(e),
     };
     let csrf = csrf::new_token();
     let (state, first_name, practice, kind) = match &found {
@@ -108,7 +108,9 @@ async fn show_setup(
         .into_response()
 }
 
-fn unavailable(e: AppError) -> Response {
+/// The page for an error the form cannot fix: too many attempts (429), or the
+/// service being unavailable (503).
+fn error_page(e: AppError) -> Response {
     if let AppError::RateLimited {
         retry_after_seconds,
         ..
@@ -144,7 +146,7 @@ async fn setup_page(
     let ip = remote_ip(req);
     let checked = throttle.check(Action::AccountLink, ip.as_deref(), &q.token);
     if let Err(e) = checked.await {
-        return unavailable(e);
+        return error_page(e);
     }
     show_setup(web, &q.token, None, vec![]).await
 }
@@ -189,7 +191,7 @@ async fn setup_submit(
             show_setup(web, &form.token, Some(w.message), w.suggestions).await
         }
         Err(AppError::Link(_)) => show_setup(web, &form.token, None, vec![]).await,
-        Err(e) => unavailable(e),
+        Err(e) => error_page(e),
     }
 }
 
@@ -219,7 +221,7 @@ async fn forgot_submit(
     if let Ok(email) = crate::domain::EmailAddress::parse(&form.email, "email")
         && let Err(e) = resend::request_password_reset(&web.app, email.normalized(), ip).await
     {
-        return unavailable(e);
+        return error_page(e);
     }
     render::page(StatusCode::OK, "forgot.html", context! { sent => true })
 }

@@ -113,7 +113,7 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
             "warning: without REDIS_URL this worker cannot see jobs pushed by `portal serve`; it only sweeps the outbox"
         );
     }
-    let built = startup::build_state(settings, jobs::clock::system()).await?;
+    let built = startup::build_state(settings, access::clock::system()).await?;
     let worker = startup::email_worker(&built.state, built.backend)?;
     tracing::info!("worker started");
     worker.run(startup::shutdown_signal()).await;
@@ -151,7 +151,7 @@ async fn create_provider(settings: Settings, args: CreateProviderArgs) -> anyhow
         let advice = e.suggestions.join(" ");
         anyhow::anyhow!("password refused: {} {advice}", e.message)
     })?;
-    let state = startup::build_state(settings, jobs::clock::system())
+    let state = startup::build_state(settings, access::clock::system())
         .await?
         .state;
     let (org, provider) = providers::create_provider(

@@ -12,6 +12,33 @@ pub enum LinkProblem {
     Invalid,
 }
 
+/// What a `RATE_LIMITED` answer limited, so it can say so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    /// R5: link emails a provider sends one client.
+    ClientEmails,
+    /// R5: self-service password resets for one client.
+    PasswordResetEmails,
+    /// Abuse limits on `signIn` and `clientSignIn`.
+    SignIn,
+    /// Abuse limits on looking up or using account links.
+    AccountLinks,
+    /// Abuse limits on `requestPasswordReset`.
+    PasswordResetRequests,
+}
+
+impl Limited {
+    fn message(self) -> &'static str {
+        match self {
+            Self::ClientEmails => "Too many emails sent to this client recently",
+            Self::PasswordResetEmails => "Too many password reset emails sent to this client recently",
+            Self::SignIn => "Too many sign-in attempts",
+            Self::AccountLinks => "Too many attempts with account links",
+            Self::PasswordResetRequests => "Too many password reset requests",
+        }
+    }
+}
+
 /// Everything a service can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -42,10 +69,9 @@ pub enum AppError {
         field: &'static str,
         suggestion: String,
     },
-    #[error(
-        "Too many emails sent to this client recently; the next one is possible at {next_available_at}."
-    )]
+    #[error("{}; try again after {next_available_at}.", limited.message())]
     RateLimited {
+        limited: Limited,
         next_available_at: DateTime<Utc>,
         retry_after_seconds: i64,
     },

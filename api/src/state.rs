@@ -3,7 +3,7 @@ use crate::configuration::Settings;
 use crate::service::passwords::Passwords;
 use crate::service::resend_cap::ResendLimiter;
 use crate::service::throttle::Throttle;
-use jobs::clock::SharedClock;
+use access::clock::SharedClock;
 use jobs::queue::JobQueue;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 use crate::load::Stats;
 use crate::stack::{Process, Stack};
 use anyhow::Result;
-use jobs::deliver_email::DeliverEmail;
+use jobs::queue::DeliverEmail;
 use jobs::templates::{self, EmailContent, Recipient};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -90,7 +90,7 @@ pub async fn raw(stack: &Stack, n: usize) -> Result<f64> {
             let (transport, from) = (transport.clone(), from.clone());
             tokio::spawn(async move {
                 for i in (t * per_task)..((t + 1) * per_task).min(n) {
-                    let token = jobs::token::LinkToken::generate();
+                    let token = access::token::LinkToken::generate();
                     let link = format!("http://127.0.0.1/account/setup?token={}", token.expose());
                     let to = Recipient {
                         practice: "Practice",

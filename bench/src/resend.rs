@@ -4,9 +4,9 @@
 use crate::load::{self, Stats};
 use crate::seed::Practice;
 use anyhow::Result;
-use entity::account_link;
-use jobs::audit::{self, Actor, AuditEntry};
-use portal_api::service::outbox;
+use access::audit::Actor;
+use access::outbox::Outgoing;
+use portal_api::service::resend::queue_link_email;
 use portal_api::service::resend_cap::{ResendLimiter, Window};
 use portal_api::service::resend_cap_redis::RedisLimiter;
 use sea_orm::{ConnectOptions, Database, EntityTrait, TransactionTrait};
@@ -97,21 +97,8 @@ async fn one_resend(
         .await?
         .ok_or_else(|| anyhow::anyhow!("no client"))?;
     let txn = db.begin().await?;
-    let generation = outbox::bump_generation(&txn, client_id, now)
-        .await?
-        .unwrap_or(0);
-    outbox::retire_links(&txn, client_id, account_link::revoked::SUPERSEDED, now).await?;
-    let email = outbox::link_email(&client, client.email.as_deref().unwrap_or_default());
-    outbox::enqueue(&txn, client_id, email, generation, now).await?;
-    let entry = AuditEntry {
-        organization_id: client.organization_id,
-        actor: Actor::System,
-        action: "email.invite_resent",
-        client_id: Some(client_id),
-        detail: Some("bench".into()),
-        ip: None,
-    };
-    audit::record(&txn, entry).await?;
+    let email = Outgoing::link_for(&client, client.email.as_deref().unwrap_or_default());
+    queue_link_email(&txn, &client, email, Actor::System, None, now).await?;
     txn.commit().await?;
     Ok(())
 }

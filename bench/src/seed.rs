@@ -3,7 +3,7 @@
 use anyhow::Result;
 use chrono::Utc;
 use entity::{client, organization, provider, session};
-use jobs::token::SessionToken;
+use access::token::SessionToken;
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use uuid::Uuid;
 

@@ -8,8 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub client_id: Uuid,
-    /// `invite` or `password_reset`.
-    pub kind: String,
+    pub kind: LinkKind,
     /// Hex SHA-256 of the 256-bit token.
     #[sea_orm(unique)]
     pub token_hash: String,
@@ -19,8 +18,10 @@ pub struct Model {
     pub expires_at: Option<DateTimeUtc>,
     pub used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
-    /// `superseded`, `password_set`, `email_changed` or `delivery_failed`.
-    pub revoked_reason: Option<String>,
+    pub revoked_reason: Option<RevokedReason>,
+    /// The email this link was minted for. A retry of that email mints a sibling
+    /// and leaves the earlier one working: it may already be in an inbox.
+    pub delivery_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -28,16 +29,42 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// The two kinds of link.
-pub mod kind {
-    pub const INVITE: &str = "invite";
-    pub const PASSWORD_RESET: &str = "password_reset";
+/// The two kinds of link (R3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum LinkKind {
+    /// Sets up a new account; no expiry.
+    #[sea_orm(string_value = "invite")]
+    Invite,
+    /// Chooses a new password; expires after the reset TTL.
+    #[sea_orm(string_value = "password_reset")]
+    PasswordReset,
+}
+
+impl LinkKind {
+    /// The stored name, for logs and the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invite => "invite",
+            Self::PasswordReset => "password_reset",
+        }
+    }
 }
 
 /// Why a link stopped working before it was used.
-pub mod revoked {
-    pub const SUPERSEDED: &str = "superseded";
-    pub const PASSWORD_SET: &str = "password_set";
-    pub const EMAIL_CHANGED: &str = "email_changed";
-    pub const DELIVERY_FAILED: &str = "delivery_failed";
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum RevokedReason {
+    /// A newer link was generated (R4).
+    #[sea_orm(string_value = "superseded")]
+    Superseded,
+    /// A password was set by any route (R4).
+    #[sea_orm(string_value = "password_set")]
+    PasswordSet,
+    /// The client's address changed (R6).
+    #[sea_orm(string_value = "email_changed")]
+    EmailChanged,
+    /// The email carrying it was given up; nobody received it.
+    #[sea_orm(string_value = "delivery_failed")]
+    DeliveryFailed,
 }

@@ -1,5 +1,6 @@
 //! The outbox: one row per email, written in the transaction of the change that
 //! causes it, then driven to `sent` or `failed` by the worker.
+use crate::account_link::LinkKind;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,17 +9,15 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub client_id: Uuid,
-    /// `welcome`, `password_reset`, `email_changed_notice`, ...
-    pub kind: String,
+    pub kind: EmailKind,
     pub to_address: String,
-    /// The link kind this email must carry (`invite`, `password_reset`), if any.
-    pub link_kind: Option<String>,
+    /// The link this email must carry, if any.
+    pub link_kind: Option<LinkKind>,
     /// The client's `link_generation` when queued; a link is sent only while it matches.
     pub link_generation: i64,
     /// The link minted for this email at send time.
     pub account_link_id: Option<Uuid>,
-    /// `queued`, `sending`, `sent`, `failed` or `superseded`.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     /// When the next attempt may start (backoff after a transient failure).
@@ -35,20 +34,60 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// Email kinds.
-pub mod kind {
-    pub const WELCOME: &str = "welcome";
-    pub const PASSWORD_RESET: &str = "password_reset";
-    pub const EMAIL_CHANGED_NOTICE: &str = "email_changed_notice";
-    pub const MESSAGE_NOTIFICATION: &str = "message_notification";
-    pub const INTAKE_REMINDER: &str = "intake_reminder";
+/// What an email is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum EmailKind {
+    /// The invite: a link to set up the account (R1, R2).
+    #[sea_orm(string_value = "welcome")]
+    Welcome,
+    /// A link to choose a new password (R2 for active clients, self-service reset).
+    #[sea_orm(string_value = "password_reset")]
+    PasswordReset,
+    /// Tells the old address that the email was changed (R6); no link.
+    #[sea_orm(string_value = "email_changed_notice")]
+    EmailChangedNotice,
+    /// A message waits in the portal (R9); never its content.
+    #[sea_orm(string_value = "message_notification")]
+    MessageNotification,
+    /// Intake forms are still to complete (R8).
+    #[sea_orm(string_value = "intake_reminder")]
+    IntakeReminder,
 }
 
-/// Delivery states.
-pub mod status {
-    pub const QUEUED: &str = "queued";
-    pub const SENDING: &str = "sending";
-    pub const SENT: &str = "sent";
-    pub const FAILED: &str = "failed";
-    pub const SUPERSEDED: &str = "superseded";
+impl EmailKind {
+    /// The stored name, for logs and the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Welcome => "welcome",
+            Self::PasswordReset => "password_reset",
+            Self::EmailChangedNotice => "email_changed_notice",
+            Self::MessageNotification => "message_notification",
+            Self::IntakeReminder => "intake_reminder",
+        }
+    }
+}
+
+impl std::fmt::Display for EmailKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an email stands in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum DeliveryStatus {
+    #[sea_orm(string_value = "queued")]
+    Queued,
+    /// A worker holds it (`claimed_until`) and is handing it to the mail server.
+    #[sea_orm(string_value = "sending")]
+    Sending,
+    #[sea_orm(string_value = "sent")]
+    Sent,
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Not sent: a newer change made it stale (R4).
+    #[sea_orm(string_value = "superseded")]
+    Superseded,
 }

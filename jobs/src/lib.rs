@@ -1,15 +1,20 @@
-//! Background work of portal-access: the email outbox (delivery, sweeper), its
-//! queue, and housekeeping. It depends on `entity` only, never on `api`.
+//! Background work of portal-access: the email outbox (delivery, sweeper), the
+//! intake check, housekeeping, and the queue adapter they run on. It depends on
+//! `entity` and `access`, never on `api`; the API uses only [`queue::JobQueue`]
+//! and the worker's construction ([`Worker`], [`Deliverer`], [`Mailer`]).
 
-pub mod audit;
 pub mod check_intake_forms;
-pub mod clock;
 pub mod deliver_email;
+pub mod error;
 pub mod mailer;
 pub mod maintenance;
-pub mod outbox;
+pub mod periodic;
 pub mod queue;
 pub mod sweeper;
 pub mod templates;
-pub mod token;
 pub mod worker;
+
+pub use deliver_email::{Deliverer, DeliveryConfig, Outcome};
+pub use error::JobError;
+pub use mailer::Mailer;
+pub use worker::Worker;

@@ -24,20 +24,12 @@ pub async fn purge_expired_sessions(
     Ok(result.rows_affected)
 }
 
-/// Runs housekeeping every `every` until `shutdown` resolves. Errors are logged and
-/// retried on the next tick: a database blip must not stop the worker.
-pub async fn run(db: DatabaseConnection, every: Duration, shutdown: impl Future<Output = ()>) {
-    let mut ticker = tokio::time::interval(every);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            _ = ticker.tick() => match purge_expired_sessions(&db, EXPIRED_SESSION_GRACE).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "purged expired sessions"),
-                Err(e) => tracing::warn!(error = %e, "session purge failed; will retry"),
-            },
-        }
+/// One round of housekeeping. Errors are logged and retried on the next round: a
+/// database blip must not stop the worker.
+pub async fn run_once(db: &DatabaseConnection) {
+    match purge_expired_sessions(db, EXPIRED_SESSION_GRACE).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "purged expired sessions"),
+        Err(e) => tracing::warn!(error = %e, "session purge failed; will retry"),
     }
-    tracing::debug!("housekeeping stopped");
 }

@@ -2,8 +2,8 @@
 //! not (a push lost while Redis blinked, a retry whose backoff has passed, a worker
 //! that died holding a row) and pushes them again. Pushing twice is harmless: the
 //! handler's claim lets only one run through.
-use crate::clock::SharedClock;
-use entity::email_delivery::{self, status};
+use access::clock::SharedClock;
+use entity::email_delivery::{self, DeliveryStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -29,14 +29,14 @@ pub async fn due_deliveries(
     let now = clock.now();
     let grace = chrono::Duration::from_std(grace).unwrap_or_default();
     email_delivery::Entity::update_many()
-        .col_expr(email_delivery::Column::Status, Expr::value(status::QUEUED))
+        .col_expr(email_delivery::Column::Status, Expr::value(DeliveryStatus::Queued))
         .col_expr(
             email_delivery::Column::ClaimedUntil,
             Expr::value(None::<chrono::DateTime<chrono::Utc>>),
         )
         .col_expr(email_delivery::Column::NextAttemptAt, Expr::value(now))
         .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now - grace))
-        .filter(email_delivery::Column::Status.eq(status::SENDING))
+        .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
         .filter(email_delivery::Column::ClaimedUntil.lt(now))
         .exec(db)
         .await?;
@@ -50,7 +50,7 @@ pub async fn due_deliveries(
         .select_only()
         .column(email_delivery::Column::Id)
         .column(email_delivery::Column::UpdatedAt)
-        .filter(email_delivery::Column::Status.eq(status::QUEUED))
+        .filter(email_delivery::Column::Status.eq(DeliveryStatus::Queued))
         .filter(email_delivery::Column::NextAttemptAt.lte(now))
         .filter(stale)
         .order_by_asc(email_delivery::Column::NextAttemptAt)
@@ -64,7 +64,7 @@ pub async fn due_deliveries(
         let touched = email_delivery::Entity::update_many()
             .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now))
             .filter(email_delivery::Column::Id.eq(id))
-            .filter(email_delivery::Column::Status.eq(status::QUEUED))
+            .filter(email_delivery::Column::Status.eq(DeliveryStatus::Queued))
             .filter(email_delivery::Column::UpdatedAt.eq(seen))
             .exec(db)
             .await?;

@@ -15,6 +15,7 @@ mod m20261125_000009_create_intake_form;
 mod m20261125_000010_create_intake_assignment;
 mod m20261125_000011_create_intake_check;
 mod m20261125_000012_create_message;
+mod m20261130_000013_add_account_link_delivery;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_create_intake_assignment::Migration),
             Box::new(m20261125_000011_create_intake_check::Migration),
             Box::new(m20261125_000012_create_message::Migration),
+            Box::new(m20261130_000013_add_account_link_delivery::Migration),
         ]
     }
 }

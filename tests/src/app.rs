@@ -1,6 +1,6 @@
 //! Starting the real application in-process, on port 0, in either mode.
 use crate::{Backend, SmtpSink, TestDatabase, redis_url};
-use jobs::clock::OffsetClock;
+use access::clock::OffsetClock;
 use portal_api::configuration::Settings;
 use portal_api::startup::{Application, Options};
 use portal_api::state::AppState;

@@ -112,7 +112,7 @@ impl TestApp {
             .await
             .expect("audit events")
             .into_iter()
-            .map(|e| e.action)
+            .map(|e| e.action.as_str().to_owned())
             .collect()
     }
 }

@@ -1,7 +1,7 @@
 //! Abuse limits on the public operations: per IP and per account, `RATE_LIMITED` with
 //! an honest retry time, the same for known and unknown accounts, shared by every
 //! instance through Redis, and never a long lockout of the owner.
-use jobs::clock::Clock;
+use access::clock::Clock;
 use portal_tests::{Backend, PASSWORD, Queue, TestApp, error_code, in_both_modes, spawn_mail_app};
 use serde_json::{Value, json};
 use std::net::IpAddr;

@@ -223,7 +223,7 @@ async fn creating_a_client_writes_an_audit_event(backend: Backend) {
     actions.sort();
     assert_eq!(actions, ["client.created", "email.invite_sent"]);
     for event in &events {
-        assert_eq!(event.actor_kind, "provider");
+        assert_eq!(event.actor_kind, entity::audit_event::ActorKind::Provider);
         assert_eq!(event.ip.as_deref(), Some("127.0.0.1"));
         let detail = event.detail.clone().unwrap_or_default();
         assert!(

@@ -14,7 +14,7 @@ in_both_modes!(
 );
 
 async fn a_queued_email_whose_push_was_lost_is_swept_and_sent(backend: Backend, queue: Queue) {
-    use portal_api::service::outbox;
+    use access::outbox::{self, Outgoing};
     let app = spawn_mail_app(backend, queue, &[]).await;
     let provider = app.signed_in_provider("Practice").await;
     let body = app
@@ -34,7 +34,7 @@ async fn a_queued_email_whose_push_was_lost_is_swept_and_sent(backend: Backend, 
         .await
         .unwrap()
         .unwrap();
-    let email = outbox::link_email(&client, "jane@example.com");
+    let email = Outgoing::link_for(&client, "jane@example.com");
     let now = chrono::Utc::now();
     outbox::enqueue(&app.state.db, client_id, email, client.link_generation, now)
         .await
@@ -207,7 +207,7 @@ async fn a_backlog_larger_than_apalis_can_unpack_is_promoted_in_chunks() {
     let conn = client.get_connection_manager().await.unwrap();
     let (queue, _) = jobs::queue::redis(conn, &prefix);
     for _ in 0..9000 {
-        let job = jobs::deliver_email::DeliverEmail {
+        let job = jobs::queue::DeliverEmail {
             delivery_id: uuid::Uuid::new_v4(),
         };
         queue.push(job).await.unwrap();

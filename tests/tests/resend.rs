@@ -2,7 +2,7 @@
 //! refusing with the time of the next allowed resend, failing closed without Redis.
 use chrono::{DateTime, Duration, Utc};
 use entity::{account_link, email_delivery};
-use jobs::clock::Clock;
+use access::clock::Clock;
 use portal_tests::{
     Backend, Queue, error_code, free_port, in_both_modes, spawn_app_with, spawn_mail_app,
 };

@@ -10,7 +10,7 @@ mod typo;
 
 pub use cursor::ClientCursor;
 pub use email::EmailAddress;
-pub use jobs::token::{LinkToken, SessionToken};
+pub use access::token::{LinkToken, SessionToken};
 pub use name::PersonName;
 pub use password::{NewPassword, WeakPassword};
 pub use typo::suggestion as typo_suggestion;

@@ -49,6 +49,7 @@ impl ErrorExtensions for AppError {
                 AppError::RateLimited {
                     next_available_at,
                     retry_after_seconds,
+                    ..
                 } => {
                     ext.set("retryAfterSeconds", *retry_after_seconds);
                     ext.set("nextAvailableAt", next_available_at.to_rfc3339());

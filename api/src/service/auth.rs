@@ -1,7 +1,7 @@
 //! Provider sign-in and sign-out.
 use crate::error::AppError;
-use crate::service::audit::{self, Actor, AuditEntry};
-use crate::service::sessions::{self, ProviderActor};
+use access::audit::{self, Actor, AuditAction, AuditEntry};
+use crate::service::sessions::{self, ClientActor, ProviderActor};
 use crate::service::throttle::Action;
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
@@ -58,7 +58,7 @@ async fn verify_and_sign_in(
         ip: ip.clone(),
     };
     if !ok {
-        audit::record(&state.db, entry("provider.sign_in_failed")).await?;
+        audit::record(&state.db, entry(AuditAction::ProviderSignInFailed)).await?;
         return Err(AppError::InvalidCredentials);
     }
     let txn = state.db.begin().await?;
@@ -69,7 +69,7 @@ async fn verify_and_sign_in(
         state.clock.now(),
     )
     .await?;
-    audit::record(&txn, entry("provider.signed_in")).await?;
+    audit::record(&txn, entry(AuditAction::ProviderSignedIn)).await?;
     txn.commit().await?;
     Ok(SignedIn {
         token: token.expose().to_owned(),
@@ -78,27 +78,47 @@ async fn verify_and_sign_in(
     })
 }
 
-/// Ends the caller's session.
+/// Whose session ends.
+#[derive(Debug)]
+pub enum SigningOut {
+    Provider(ProviderActor),
+    Client(ClientActor),
+}
+
+/// Ends the caller's session and notes it in the audit trail.
 #[tracing::instrument(skip(state))]
 pub async fn sign_out(
     state: &AppState,
-    actor: &ProviderActor,
+    who: SigningOut,
     ip: Option<String>,
 ) -> Result<(), AppError> {
+    let (session_id, entry) = match who {
+        SigningOut::Provider(p) => (
+            p.session_id,
+            AuditEntry {
+                organization_id: p.organization_id,
+                actor: Actor::Provider(p.provider_id),
+                action: AuditAction::ProviderSignedOut,
+                client_id: None,
+                detail: None,
+                ip,
+            },
+        ),
+        SigningOut::Client(c) => (
+            c.session_id,
+            AuditEntry {
+                organization_id: c.organization_id,
+                actor: Actor::Client(c.client_id),
+                action: AuditAction::ClientSignedOut,
+                client_id: Some(c.client_id),
+                detail: None,
+                ip,
+            },
+        ),
+    };
     let txn = state.db.begin().await?;
-    sessions::revoke(&txn, actor.session_id).await?;
-    audit::record(
-        &txn,
-        AuditEntry {
-            organization_id: actor.organization_id,
-            actor: Actor::Provider(actor.provider_id),
-            action: "provider.signed_out",
-            client_id: None,
-            detail: None,
-            ip,
-        },
-    )
-    .await?;
+    sessions::revoke(&txn, session_id).await?;
+    audit::record(&txn, entry).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -1,19 +1,17 @@
 //! A client's password from every side: the provider sets one (R7), the client signs
 //! in with it and changes it. Any password set ends all open links and sessions.
-use super::links;
-use super::outbox;
+use super::password_set::{self, PasswordSet};
 use super::sessions::{self, ClientActor, Subject};
 use crate::domain::NewPassword;
 use crate::error::AppError;
-use crate::service::audit::{self, Actor, AuditEntry};
 use crate::service::sessions::ProviderActor;
 use crate::service::throttle::Action;
 use crate::state::AppState;
+use access::audit::{self, Actor, AuditAction, AuditEntry};
 use chrono::{DateTime, Utc};
-use entity::{account_link, client};
+use entity::client;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 use secrecy::SecretString;
-use uuid::Uuid;
 
 /// The names and address zxcvbn should treat as guessable for this client.
 fn guessable(c: &client::Model) -> [String; 3] {
@@ -37,7 +35,7 @@ async fn hash_new(
 }
 
 /// R7: a provider sets the client's password; it is never shown back or emailed.
-#[tracing::instrument(skip(state, password, ip), fields(client_id = %client.id))]
+#[tracing::instrument(skip_all, fields(client_id = %client.id))]
 pub async fn set_by_provider(
     state: &AppState,
     actor: &ProviderActor,
@@ -48,33 +46,35 @@ pub async fn set_by_provider(
 ) -> Result<client::Model, AppError> {
     let hash = hash_new(state, &client, password).await?;
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    links::set_password(&txn, &client, &hash, require_change, now).await?;
-    outbox::retire_links(&txn, client.id, account_link::revoked::PASSWORD_SET, now).await?;
-    sessions::revoke_client_sessions(&txn, client.id, None, now).await?;
     let detail = match require_change {
         true => "client must change it at next sign-in",
         false => "no change required",
     };
-    let entry = AuditEntry {
+    let audit = AuditEntry {
         organization_id: client.organization_id,
         actor: Actor::Provider(actor.provider_id),
-        action: "client.password_set_by_provider",
+        action: AuditAction::ClientPasswordSetByProvider,
         client_id: Some(client.id),
         detail: Some(detail.to_owned()),
         ip,
     };
-    audit::record(&txn, entry).await?;
+    let set = PasswordSet {
+        client: &client,
+        hash: &hash,
+        must_change: require_change,
+        through_link: None,
+        keep_session: None,
+        audit,
+    };
+    let txn = state.db.begin().await?;
+    password_set::record(&txn, set, now).await?;
     txn.commit().await?;
-    reload(state, client.id).await
+    super::clients::reload(&state.db, client.id).await
 }
 
-async fn reload(state: &AppState, id: Uuid) -> Result<client::Model, AppError> {
-    client::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("Client"))
-}
+
+/// Clients sharing one sign-in address (one per practice) whose passwords are tried.
+const MAX_PRACTICES_PER_ADDRESS: u64 = 5;
 
 /// A client's session, as handed out once.
 pub struct ClientSignedIn {
@@ -110,7 +110,7 @@ async fn verify_and_sign_in(
         .filter(client::Column::EmailNormalized.eq(email.trim().to_lowercase()))
         .filter(client::Column::PasswordHash.is_not_null())
         .order_by_desc(client::Column::ActivatedAt)
-        .limit(5)
+        .limit(MAX_PRACTICES_PER_ADDRESS)
         .all(&state.db)
         .await?;
     let mut matched = None;
@@ -132,13 +132,13 @@ async fn verify_and_sign_in(
     };
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    links::activate(&txn, client.id, now).await?;
+    password_set::activate(&txn, client.id, now).await?;
     let ttl = state.settings.session_ttl;
     let (token, expires_at) = sessions::create(&txn, Subject::Client(client.id), ttl, now).await?;
     let entry = AuditEntry {
         organization_id: client.organization_id,
         actor: Actor::Client(client.id),
-        action: "client.signed_in",
+        action: AuditAction::ClientSignedIn,
         client_id: Some(client.id),
         detail: None,
         ip,
@@ -148,7 +148,7 @@ async fn verify_and_sign_in(
     Ok(ClientSignedIn {
         token: token.expose().to_owned(),
         expires_at,
-        client: reload(state, client.id).await?,
+        client: super::clients::reload(&state.db, client.id).await?,
     })
 }
 
@@ -161,7 +161,7 @@ pub async fn change_password(
     new: SecretString,
     ip: Option<String>,
 ) -> Result<client::Model, AppError> {
-    let client = reload(state, actor.client_id).await?;
+    let client = super::clients::reload(&state.db, actor.client_id).await?;
     if !state
         .passwords
         .verify(current, client.password_hash.clone())
@@ -171,19 +171,24 @@ pub async fn change_password(
     }
     let hash = hash_new(state, &client, new).await?;
     let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    links::set_password(&txn, &client, &hash, false, now).await?;
-    outbox::retire_links(&txn, client.id, account_link::revoked::PASSWORD_SET, now).await?;
-    sessions::revoke_client_sessions(&txn, client.id, Some(actor.session_id), now).await?;
-    let entry = AuditEntry {
+    let audit = AuditEntry {
         organization_id: client.organization_id,
         actor: Actor::Client(client.id),
-        action: "client.password_changed",
+        action: AuditAction::ClientPasswordChanged,
         client_id: Some(client.id),
         detail: None,
         ip,
     };
-    audit::record(&txn, entry).await?;
+    let set = PasswordSet {
+        client: &client,
+        hash: &hash,
+        must_change: false,
+        through_link: None,
+        keep_session: Some(actor.session_id),
+        audit,
+    };
+    let txn = state.db.begin().await?;
+    password_set::record(&txn, set, now).await?;
     txn.commit().await?;
-    reload(state, client.id).await
+    super::clients::reload(&state.db, client.id).await
 }

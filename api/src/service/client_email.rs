@@ -2,16 +2,18 @@
 //! working at once; an active client's old address is told about the change
 //! (no link); the invite may be resent to the new address (counted against R5).
 use super::clients::search_text;
-use super::outbox::{self, Outgoing};
-use super::resend::{take_slot, with_slot};
+use super::resend::{CountedSend, queue_link_email};
 use super::resend_cap::Quota;
 use crate::domain::EmailAddress;
 use crate::error::{AppError, unique_violation_as};
-use crate::service::audit::{self, Actor, AuditEntry};
 use crate::service::sessions::ProviderActor;
 use crate::state::AppState;
-use entity::email_delivery::kind;
-use entity::{account_link, client, email_delivery};
+use access::audit::{self, Actor, AuditAction, AuditEntry};
+use access::invalidation::{self, Cause};
+use access::outbox::{self, Outgoing};
+use chrono::{DateTime, Utc};
+use entity::email_delivery::EmailKind;
+use entity::{client, email_delivery};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait};
 
@@ -31,7 +33,9 @@ pub struct EmailChanged {
     pub quota: Option<Quota>,
 }
 
-/// Sets the client's email; see the module docs for what else happens.
+/// Sets the client's email; see the module docs for what else happens. Saving the
+/// address it already has changes nothing (a queued invite keeps going), unless
+/// the invite is to be resent.
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
 pub async fn update_email(
     state: &AppState,
@@ -42,62 +46,36 @@ pub async fn update_email(
 ) -> Result<EmailChanged, AppError> {
     let now = state.clock.now();
     let unchanged = client.email_normalized.as_deref() == Some(&change.email.normalized());
+    if unchanged && !change.resend_invite {
+        return Ok(EmailChanged {
+            client,
+            delivery: None,
+            notice: None,
+            quota: None,
+        });
+    }
     let who = Actor::Provider(actor.provider_id);
+    let send = CountedSend::of(state);
     let slot = match change.resend_invite {
-        true => Some(take_slot(state, &client, who, ip.clone(), now).await?),
+        true => Some(send.take_slot(&client, who, ip.clone(), now).await?),
         false => None,
     };
     let write = async move |txn: &DatabaseTransaction| {
-        let generation = outbox::bump_generation(txn, client.id, now)
-            .await?
-            .ok_or(AppError::NotFound("Client"))?;
-        let mut notice = None;
-        if !unchanged {
-            store_email(txn, &client, &change.email).await?;
-            outbox::retire_links(txn, client.id, account_link::revoked::EMAIL_CHANGED, now).await?;
-            if let (Some(old), Some(_)) = (&client.email, &client.password_hash) {
-                let email = Outgoing {
-                    kind: kind::EMAIL_CHANGED_NOTICE,
-                    to: old.clone(),
-                    link_kind: None,
-                };
-                notice = Some(outbox::enqueue(txn, client.id, email, generation, now).await?);
-            }
-            let detail = match &client.email {
-                Some(old) => format!(
-                    "email changed from {} to {}",
-                    outbox::masked(old),
-                    outbox::masked(change.email.as_str())
-                ),
-                None => format!("email added: {}", outbox::masked(change.email.as_str())),
-            };
-            record(
-                txn,
-                &client,
-                who,
-                "client.email_changed",
-                detail,
-                ip.clone(),
-            )
-            .await?;
-        }
+        let notice = match unchanged {
+            true => None,
+            false => change_address(txn, &client, &change.email, who, ip.clone(), now).await?,
+        };
         let mut delivery = None;
         if change.resend_invite {
-            outbox::retire_links(txn, client.id, account_link::revoked::SUPERSEDED, now).await?;
-            let email = outbox::link_email(&client, change.email.as_str());
-            let detail = format!("to {}", outbox::masked(change.email.as_str()));
-            delivery = Some(outbox::enqueue(txn, client.id, email, generation, now).await?);
-            record(txn, &client, who, "email.invite_resent", detail, ip).await?;
+            let email = Outgoing::link_for(&client, change.email.as_str());
+            delivery = Some(queue_link_email(txn, &client, email, who, ip, now).await?);
         }
-        let client = client::Entity::find_by_id(client.id)
-            .one(txn)
-            .await?
-            .ok_or(AppError::NotFound("Client"))?;
+        let client = super::clients::reload(txn, client.id).await?;
         Ok::<_, AppError>((client, delivery, notice))
     };
     let (client, delivery, notice, quota) = match slot {
         Some((slot, quota)) => {
-            let (c, d, n) = with_slot(state, slot, write).await?;
+            let (c, d, n) = send.with_slot(slot, write).await?;
             (c, d, n, Some(quota))
         }
         None => {
@@ -117,6 +95,46 @@ pub async fn update_email(
     })
 }
 
+/// R6 in the caller's transaction: links sent to the old address end, the new one
+/// is stored, an active client's old address is told (returned: push it).
+async fn change_address(
+    txn: &DatabaseTransaction,
+    client: &client::Model,
+    email: &EmailAddress,
+    who: Actor,
+    ip: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Option<email_delivery::Model>, AppError> {
+    let generation = invalidation::invalidate(txn, client.id, Cause::EmailChanged, now)
+        .await?
+        .generation()
+        .ok_or(AppError::NotFound("Client"))?;
+    store_email(txn, client, email).await?;
+    let mut notice = None;
+    if let (Some(old), Some(_)) = (&client.email, &client.password_hash) {
+        let email = Outgoing::plain(EmailKind::EmailChangedNotice, old.clone());
+        notice = Some(outbox::enqueue(txn, client.id, email, generation, now).await?);
+    }
+    let detail = match &client.email {
+        Some(old) => format!(
+            "email changed from {} to {}",
+            outbox::masked(old),
+            outbox::masked(email.as_str())
+        ),
+        None => format!("email added: {}", outbox::masked(email.as_str())),
+    };
+    let entry = AuditEntry {
+        organization_id: client.organization_id,
+        actor: who,
+        action: AuditAction::ClientEmailChanged,
+        client_id: Some(client.id),
+        detail: Some(detail),
+        ip,
+    };
+    audit::record(txn, entry).await?;
+    Ok(notice)
+}
+
 async fn store_email(
     txn: &DatabaseTransaction,
     client: &client::Model,
@@ -134,25 +152,5 @@ async fn store_email(
         .exec(txn)
         .await
         .map_err(|e| unique_violation_as(e, AppError::EmailTaken))?;
-    Ok(())
-}
-
-async fn record(
-    txn: &DatabaseTransaction,
-    client: &client::Model,
-    actor: Actor,
-    action: &'static str,
-    detail: String,
-    ip: Option<String>,
-) -> Result<(), AppError> {
-    let entry = AuditEntry {
-        organization_id: client.organization_id,
-        actor,
-        action,
-        client_id: Some(client.id),
-        detail: Some(detail),
-        ip,
-    };
-    audit::record(txn, entry).await?;
     Ok(())
 }

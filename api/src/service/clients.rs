@@ -2,8 +2,8 @@
 //! caller's organization, so another practice's client looks like a missing one.
 use crate::domain::{ClientCursor, EmailAddress, PersonName};
 use crate::error::{AppError, unique_violation_as};
-use crate::service::audit::{self, Actor, AuditEntry};
-use crate::service::outbox;
+use access::audit::{self, Actor, AuditAction, AuditEntry};
+use access::outbox::{self, Outgoing};
 use crate::service::sessions::ProviderActor;
 use crate::state::AppState;
 use entity::{client, email_delivery};
@@ -90,7 +90,7 @@ pub async fn create_client(
     let entry = AuditEntry {
         organization_id: actor.organization_id,
         actor: Actor::Provider(actor.provider_id),
-        action: "client.created",
+        action: AuditAction::ClientCreated,
         client_id: Some(created.id),
         detail: new
             .email
@@ -101,12 +101,12 @@ pub async fn create_client(
     audit::record(&txn, entry).await?;
     let invite = match (&created.email, new.send_invite) {
         (Some(to), true) => {
-            let email = outbox::link_email(&created, to);
+            let email = Outgoing::link_for(&created, to);
             let delivery = outbox::enqueue(&txn, created.id, email, 0, now).await?;
             let entry = AuditEntry {
                 organization_id: actor.organization_id,
                 actor: Actor::Provider(actor.provider_id),
-                action: "email.invite_sent",
+                action: AuditAction::InviteSent,
                 client_id: Some(created.id),
                 detail: Some(format!("to {}", outbox::masked(to))),
                 ip,
@@ -136,6 +136,17 @@ pub async fn find_client(
         .filter(client::Column::OrganizationId.eq(actor.organization_id))
         .one(db)
         .await?)
+}
+
+/// The client as stored now (after a write), `NOT_FOUND` if it is gone.
+pub async fn reload(
+    conn: &impl sea_orm::ConnectionTrait,
+    id: Uuid,
+) -> Result<client::Model, AppError> {
+    client::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("Client"))
 }
 
 /// Lists the actor's clients by last then first name, `first` after `after`,

@@ -2,14 +2,14 @@
 //! Answers are health information: stored, shown to the practice, never emailed or logged.
 use crate::domain::InvalidInput;
 use crate::error::AppError;
-use crate::service::audit::{self, Actor, AuditEntry};
+use access::audit::{self, Actor, AuditAction, AuditEntry};
 use crate::service::sessions::{ClientActor, ProviderActor};
 use crate::state::AppState;
 use entity::{client, intake_assignment, intake_form};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -20,8 +20,7 @@ pub struct NewForm {
     pub questions: Vec<String>,
 }
 
-/// An assignment with its form.
-pub type Assigned = (intake_assignment::Model, intake_form::Model);
+pub use access::intake_forms::Assigned;
 
 const MAX_TITLE: usize = 200;
 const MAX_QUESTIONS: usize = 100;
@@ -93,16 +92,11 @@ pub async fn assign(
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound("Intake form"))?;
-    let existing = intake_assignment::Entity::find()
-        .filter(intake_assignment::Column::ClientId.eq(client.id))
-        .filter(intake_assignment::Column::FormId.eq(form.id))
-        .one(&state.db)
-        .await?;
-    if let Some(assignment) = existing {
+    if let Some(assignment) = existing_assignment(&state.db, client.id, form.id).await? {
         return Ok((assignment, form));
     }
     let txn = state.db.begin().await?;
-    let assignment = intake_assignment::ActiveModel {
+    let inserted = intake_assignment::ActiveModel {
         id: Set(Uuid::now_v7()),
         client_id: Set(client.id),
         form_id: Set(form.id),
@@ -111,11 +105,21 @@ pub async fn assign(
         answers: Set(None),
     }
     .insert(&txn)
-    .await?;
+    .await;
+    let assignment = match inserted {
+        Ok(assignment) => assignment,
+        // Assigned by a concurrent request a moment ago: the same no-op as above.
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
+            let existing = existing_assignment(&state.db, client.id, form.id).await?;
+            return Ok((existing.ok_or(AppError::NotFound("Intake form"))?, form));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let entry = AuditEntry {
         organization_id: actor.organization_id,
         actor: Actor::Provider(actor.provider_id),
-        action: "intake.form_assigned",
+        action: AuditAction::IntakeFormAssigned,
         client_id: Some(client.id),
         detail: Some(format!("form \"{}\"", form.title)),
         ip,
@@ -125,28 +129,25 @@ pub async fn assign(
     Ok((assignment, form))
 }
 
+async fn existing_assignment(
+    conn: &impl ConnectionTrait,
+    client_id: Uuid,
+    form_id: Uuid,
+) -> Result<Option<intake_assignment::Model>, AppError> {
+    Ok(intake_assignment::Entity::find()
+        .filter(intake_assignment::Column::ClientId.eq(client_id))
+        .filter(intake_assignment::Column::FormId.eq(form_id))
+        .one(conn)
+        .await?)
+}
+
 /// The client's assignments with their forms; only pending ones when `pending_only`.
 pub async fn assigned(
     conn: &impl ConnectionTrait,
     client_id: Uuid,
     pending_only: bool,
 ) -> Result<Vec<Assigned>, AppError> {
-    let mut query = intake_assignment::Entity::find()
-        .filter(intake_assignment::Column::ClientId.eq(client_id))
-        .order_by_asc(intake_assignment::Column::AssignedAt);
-    if pending_only {
-        query = query.filter(intake_assignment::Column::CompletedAt.is_null());
-    }
-    let mut out = Vec::new();
-    for assignment in query.all(conn).await? {
-        if let Some(form) = intake_form::Entity::find_by_id(assignment.form_id)
-            .one(conn)
-            .await?
-        {
-            out.push((assignment, form));
-        }
-    }
-    Ok(out)
+    Ok(access::intake_forms::assigned(conn, client_id, pending_only).await?)
 }
 
 /// The signed-in client completes one of their own forms; anyone else's is NOT_FOUND.
@@ -181,7 +182,7 @@ pub async fn complete(
     let entry = AuditEntry {
         organization_id: actor.organization_id,
         actor: Actor::Client(actor.client_id),
-        action: "intake.form_completed",
+        action: AuditAction::IntakeFormCompleted,
         client_id: Some(actor.client_id),
         detail: Some(format!("form \"{}\"", form.title)),
         ip,

@@ -1,19 +1,16 @@
 //! Account links from the client's side: what state a link is in (never consuming
 //! it, so mail scanners cannot burn it) and using it to set a password.
+use super::password_set::{self, PasswordSet};
 use super::sessions::{self, Subject};
-use super::{intake, outbox};
 use crate::domain::{LinkToken, NewPassword};
 use crate::error::{AppError, LinkProblem};
-use crate::service::audit::{self, Actor, AuditEntry};
 use crate::service::throttle::Action;
 use crate::state::AppState;
+use access::audit::{self, Actor, AuditAction, AuditEntry};
+use access::intake_forms::{self, Assigned};
 use chrono::{DateTime, Utc};
 use entity::{account_link, client, organization};
-use jobs::check_intake_forms::{self, CheckIntakeForms};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use secrecy::SecretString;
 
 /// A link as found, with whom it belongs to.
@@ -78,7 +75,7 @@ pub struct Completed {
     pub token: String,
     pub expires_at: DateTime<Utc>,
     pub client: client::Model,
-    pub pending_forms: Vec<intake::Assigned>,
+    pub pending_forms: Vec<Assigned>,
 }
 
 /// Uses the link once: sets the password, activates the account, ends every other
@@ -128,107 +125,52 @@ async fn use_link(
     let password = NewPassword::parse(password, &inputs)?;
     let hash = state.passwords.hash(password.secret().clone()).await?;
     let txn = state.db.begin().await?;
-    set_password(&txn, c, &hash, false, now).await?;
-    if !consume(&txn, &found.link, now).await? {
-        txn.rollback().await?;
-        let again = find(&state.db, token, state.clock.now()).await?;
-        let problem = again.and_then(|f| f.problem).unwrap_or(LinkProblem::Used);
-        return Err(AppError::Link(problem));
-    }
-    outbox::retire_links(&txn, c.id, account_link::revoked::PASSWORD_SET, now).await?;
-    sessions::revoke_client_sessions(&txn, c.id, None, now).await?;
-    let ttl = state.settings.session_ttl;
-    let (session, expires_at) = sessions::create(&txn, Subject::Client(c.id), ttl, now).await?;
-    let entry = AuditEntry {
+    let audit = AuditEntry {
         organization_id: c.organization_id,
         actor: Actor::Client(c.id),
-        action: "link.used",
+        action: AuditAction::LinkUsed,
         client_id: Some(c.id),
-        detail: Some(format!("{} link; password set", found.link.kind)),
+        detail: Some(format!("{} link; password set", found.link.kind.as_str())),
         ip,
     };
-    audit::record(&txn, entry).await?;
+    let set = PasswordSet {
+        client: c,
+        hash: &hash,
+        must_change: false,
+        through_link: Some(found.link.id),
+        keep_session: None,
+        audit,
+    };
+    if let Err(e) = password_set::record(&txn, set, now).await {
+        txn.rollback().await?;
+        // Used or replaced a moment ago by a concurrent request: say which.
+        if let AppError::Link(_) = e {
+            let again = find(&state.db, token, state.clock.now()).await?;
+            let problem = again.and_then(|f| f.problem).unwrap_or(LinkProblem::Used);
+            return Err(AppError::Link(problem));
+        }
+        return Err(e);
+    }
+    let ttl = state.settings.session_ttl;
+    let (session, expires_at) = sessions::create(&txn, Subject::Client(c.id), ttl, now).await?;
     let first_activation = c.activated_at.is_none();
     let delay = state.settings.email.intake_reminder_delay;
     if first_activation {
-        check_intake_forms::schedule(&txn, c.id, now, delay).await?;
+        access::intake_check::schedule(&txn, c.id, now, delay).await?;
     }
     txn.commit().await?;
-    if first_activation {
-        let job = CheckIntakeForms { client_id: c.id };
-        if let Err(e) = state.queue.schedule_intake_check(job, delay).await {
-            tracing::warn!(error = %e, "intake check not scheduled; the sweeper will run it");
-        }
+    if first_activation
+        && let Err(e) = state.queue.schedule_intake_check(c.id, delay).await
+    {
+        tracing::warn!(error = %e, "intake check not scheduled; the sweeper will run it");
     }
-    let client = client::Entity::find_by_id(c.id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound("Client"))?;
+    let client = super::clients::reload(&state.db, c.id).await?;
     Ok(Completed {
         token: session.expose().to_owned(),
         expires_at,
         client,
-        pending_forms: intake::assigned(&state.db, c.id, true).await?,
+        pending_forms: intake_forms::assigned(&state.db, c.id, true).await?,
     })
-}
-
-/// Stores a new password hash, locking the client row and starting a new link
-/// generation (queued link emails become stale).
-pub async fn set_password(
-    conn: &impl ConnectionTrait,
-    client: &client::Model,
-    hash: &str,
-    must_change: bool,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    outbox::bump_generation(conn, client.id, now)
-        .await?
-        .ok_or(AppError::NotFound("Client"))?;
-    client::Entity::update_many()
-        .col_expr(client::Column::PasswordHash, Expr::value(hash))
-        .col_expr(client::Column::MustChangePassword, Expr::value(must_change))
-        .filter(client::Column::Id.eq(client.id))
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// Marks the client activated if it was not yet.
-pub async fn activate(
-    conn: &impl ConnectionTrait,
-    client_id: uuid::Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    client::Entity::update_many()
-        .col_expr(client::Column::ActivatedAt, Expr::value(now))
-        .filter(client::Column::Id.eq(client_id))
-        .filter(client::Column::ActivatedAt.is_null())
-        .exec(conn)
-        .await?;
-    Ok(())
-}
-
-/// The single conditional update that lets exactly one use of a link through.
-async fn consume(
-    conn: &impl ConnectionTrait,
-    link: &account_link::Model,
-    now: DateTime<Utc>,
-) -> Result<bool, AppError> {
-    let live = Condition::any()
-        .add(account_link::Column::ExpiresAt.is_null())
-        .add(account_link::Column::ExpiresAt.gt(now));
-    let used = account_link::Entity::update_many()
-        .col_expr(account_link::Column::UsedAt, Expr::value(now))
-        .filter(account_link::Column::Id.eq(link.id))
-        .filter(account_link::Column::UsedAt.is_null())
-        .filter(account_link::Column::RevokedAt.is_null())
-        .filter(live)
-        .exec(conn)
-        .await?;
-    if used.rows_affected == 1 {
-        activate(conn, link.client_id, now).await?;
-    }
-    Ok(used.rows_affected == 1)
 }
 
 async fn record_failed_use(
@@ -240,9 +182,9 @@ async fn record_failed_use(
     let entry = AuditEntry {
         organization_id: found.client.organization_id,
         actor: Actor::System,
-        action: "link.use_failed",
+        action: AuditAction::LinkUseFailed,
         client_id: Some(found.client.id),
-        detail: Some(format!("{} link: {problem:?}", found.link.kind).to_lowercase()),
+        detail: Some(format!("{} link: {problem:?}", found.link.kind.as_str()).to_lowercase()),
         ip,
     };
     audit::record(&state.db, entry).await?;

@@ -2,11 +2,11 @@
 //! says that a message is waiting, with a link to sign in.
 use crate::domain::InvalidInput;
 use crate::error::AppError;
-use crate::service::audit::{self, Actor, AuditEntry};
-use crate::service::outbox::{self, Outgoing};
+use access::audit::{self, Actor, AuditAction, AuditEntry};
+use access::outbox::{self, Outgoing};
 use crate::service::sessions::ProviderActor;
 use crate::state::AppState;
-use entity::email_delivery::kind;
+use entity::email_delivery::EmailKind;
 use entity::{client, email_delivery, message};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -53,11 +53,7 @@ pub async fn send(
     .await?;
     let notification = match &client.email {
         Some(to) => {
-            let email = Outgoing {
-                kind: kind::MESSAGE_NOTIFICATION,
-                to: to.clone(),
-                link_kind: None,
-            };
+            let email = Outgoing::plain(EmailKind::MessageNotification, to.clone());
             Some(outbox::enqueue(&txn, client.id, email, client.link_generation, now).await?)
         }
         None => None,
@@ -65,7 +61,7 @@ pub async fn send(
     let entry = AuditEntry {
         organization_id: actor.organization_id,
         actor: Actor::Provider(actor.provider_id),
-        action: "message.sent",
+        action: AuditAction::MessageSent,
         client_id: Some(client.id),
         // Never the body, not even an excerpt.
         detail: Some(format!("{} characters", body.chars().count())),

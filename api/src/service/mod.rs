@@ -1,6 +1,5 @@
 //! The rules, independent of GraphQL: resolvers parse input and call one function here.
 
-pub mod audit;
 pub mod audit_trail;
 pub mod auth;
 pub mod client_accounts;
@@ -10,7 +9,7 @@ pub mod deliveries;
 pub mod intake;
 pub mod links;
 pub mod messages;
-pub mod outbox;
+pub mod password_set;
 pub mod passwords;
 pub mod providers;
 pub mod resend;

@@ -1,7 +1,7 @@
 //! Organizations and their providers (bootstrap from the CLI).
 use crate::domain::{EmailAddress, NewPassword, PersonName};
 use crate::error::{AppError, unique_violation_as};
-use crate::service::audit::{self, Actor, AuditEntry};
+use access::audit::{self, Actor, AuditAction, AuditEntry};
 use chrono::Utc;
 use entity::{organization, provider};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
@@ -60,7 +60,7 @@ pub async fn create_provider(
     let entry = AuditEntry {
         organization_id: org.id,
         actor: Actor::System,
-        action: "provider.created",
+        action: AuditAction::ProviderCreated,
         client_id: None,
         detail: Some(format!("provider {}", provider.id)),
         ip: None,

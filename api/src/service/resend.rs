@@ -1,13 +1,20 @@
-//! R2 and R5: a fresh link by email, at most `RESEND_LIMIT` times per client per window.
-use super::outbox::{self, Outgoing};
-use super::resend_cap::{Acquired, Quota, Slot};
-use crate::error::AppError;
-use crate::service::audit::{self, Actor, AuditEntry};
+//! R2 and R5: a fresh link by email, at most `RESEND_LIMIT` times per client per
+//! window. The cap is taken before the transaction and given back if it fails, so
+//! a refused or broken request does not use up the client's quota.
+use super::resend_cap::{Acquired, Quota, ResendLimiter, Slot};
+use crate::error::{AppError, Limited};
 use crate::service::throttle::Action;
 use crate::state::AppState;
+use access::audit::{self, Actor, AuditAction, AuditEntry};
+use access::invalidation::{self, Cause};
+use access::outbox::{self, Outgoing};
 use chrono::{DateTime, Utc};
-use entity::{account_link, client, email_delivery};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use entity::{client, email_delivery};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+
+/// Most clients one address may belong to (one per practice) that a self-service
+/// reset reaches.
+const MAX_CLIENTS_PER_ADDRESS: u64 = 20;
 
 /// A counted resend that went into the outbox.
 pub struct Resent {
@@ -16,57 +23,125 @@ pub struct Resent {
     pub quota: Quota,
 }
 
-/// Takes a slot for `client` or answers `RATE_LIMITED` (recorded in the audit trail).
-pub async fn take_slot(
-    state: &AppState,
+/// What a counted link email needs: where it is written and the cap it counts against.
+pub struct CountedSend<'a> {
+    pub db: &'a DatabaseConnection,
+    pub limiter: &'a dyn ResendLimiter,
+}
+
+impl<'a> CountedSend<'a> {
+    /// The parts of the application state a counted send uses.
+    pub fn of(state: &'a AppState) -> Self {
+        Self {
+            db: &state.db,
+            limiter: state.limiter.as_ref(),
+        }
+    }
+
+    /// Takes a slot for `client` or answers `RATE_LIMITED` (recorded in the audit trail).
+    pub async fn take_slot(
+        &self,
+        client: &client::Model,
+        actor: Actor,
+        ip: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(Slot, Quota), AppError> {
+        match self.limiter.acquire(client.id, now).await? {
+            Acquired::Granted { slot, quota } => Ok((slot, quota)),
+            Acquired::Refused { quota } => {
+                let entry = AuditEntry {
+                    organization_id: client.organization_id,
+                    actor,
+                    action: AuditAction::RateLimited,
+                    client_id: Some(client.id),
+                    detail: Some(format!("{} emails in the window", quota.limit)),
+                    ip,
+                };
+                audit::record(self.db, entry).await?;
+                Err(AppError::RateLimited {
+                    limited: Limited::ClientEmails,
+                    next_available_at: quota.next_available_at,
+                    retry_after_seconds: (quota.next_available_at - now).num_seconds().max(1),
+                })
+            }
+        }
+    }
+
+    /// Runs `write` in a transaction holding `slot`; gives the slot back if anything
+    /// fails.
+    pub async fn with_slot<T>(
+        &self,
+        slot: Slot,
+        write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let result = async {
+            let txn = self.db.begin().await?;
+            let value = write(&txn).await?;
+            txn.commit().await?;
+            Ok(value)
+        }
+        .await;
+        if result.is_err()
+            && let Err(e) = self.limiter.release(slot).await
+        {
+            tracing::warn!(error = %e, "could not give back a resend slot");
+        }
+        result
+    }
+
+    /// Generates a fresh link (R4: every earlier one ends) and queues the email
+    /// that carries it, counted against R5. Push the delivery after this returns.
+    pub async fn resend_link(
+        &self,
+        client: client::Model,
+        actor: Actor,
+        ip: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Resent, AppError> {
+        let to = client.email.clone().ok_or(AppError::ClientHasNoEmail)?;
+        let (slot, quota) = self.take_slot(&client, actor, ip.clone(), now).await?;
+        let email = Outgoing::link_for(&client, &to);
+        let delivery = self
+            .with_slot(slot, async |txn| {
+                queue_link_email(txn, &client, email, actor, ip, now).await
+            })
+            .await?;
+        Ok(Resent {
+            client,
+            delivery,
+            quota,
+        })
+    }
+}
+
+/// In the caller's transaction: ends every earlier link (R4), queues `email` under
+/// the new generation and audits it as a resend of its kind.
+pub async fn queue_link_email(
+    txn: &DatabaseTransaction,
     client: &client::Model,
+    email: Outgoing,
     actor: Actor,
     ip: Option<String>,
     now: DateTime<Utc>,
-) -> Result<(Slot, Quota), AppError> {
-    match state.limiter.acquire(client.id, now).await? {
-        Acquired::Granted { slot, quota } => Ok((slot, quota)),
-        Acquired::Refused { quota } => {
-            let entry = AuditEntry {
-                organization_id: client.organization_id,
-                actor,
-                action: "email.rate_limited",
-                client_id: Some(client.id),
-                detail: Some(format!("{} emails in the window", quota.limit)),
-                ip,
-            };
-            audit::record(&state.db, entry).await?;
-            Err(AppError::RateLimited {
-                next_available_at: quota.next_available_at,
-                retry_after_seconds: (quota.next_available_at - now).num_seconds().max(1),
-            })
-        }
-    }
+) -> Result<email_delivery::Model, AppError> {
+    let generation = invalidation::invalidate(txn, client.id, Cause::NewLink, now)
+        .await?
+        .generation()
+        .ok_or(AppError::NotFound("Client"))?;
+    let entry = AuditEntry {
+        organization_id: client.organization_id,
+        actor,
+        action: email.resent_action(),
+        client_id: Some(client.id),
+        detail: Some(format!("to {}", outbox::masked(&email.to))),
+        ip,
+    };
+    let delivery = outbox::enqueue(txn, client.id, email, generation, now).await?;
+    audit::record(txn, entry).await?;
+    Ok(delivery)
 }
 
-/// Runs `write` in a transaction holding `slot`; gives the slot back if anything fails,
-/// so a refused or broken request does not use up the client's quota.
-pub async fn with_slot<T>(
-    state: &AppState,
-    slot: Slot,
-    write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    let result = async {
-        let txn = state.db.begin().await?;
-        let value = write(&txn).await?;
-        txn.commit().await?;
-        Ok(value)
-    }
-    .await;
-    if result.is_err()
-        && let Err(e) = state.limiter.release(slot).await
-    {
-        tracing::warn!(error = %e, "could not give back a resend slot");
-    }
-    result
-}
-
-/// Generates a fresh link and queues the email that carries it (counted against R5).
+/// `resendWelcomeEmail`, and the link half of a provider's email change.
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
 pub async fn resend_link(
     state: &AppState,
@@ -74,38 +149,11 @@ pub async fn resend_link(
     actor: Actor,
     ip: Option<String>,
 ) -> Result<Resent, AppError> {
-    let to = client.email.clone().ok_or(AppError::ClientHasNoEmail)?;
-    let now = state.clock.now();
-    let (slot, quota) = take_slot(state, &client, actor, ip.clone(), now).await?;
-    let email: Outgoing = outbox::link_email(&client, &to);
-    let action = match email.link_kind {
-        Some(account_link::kind::INVITE) => "email.invite_resent",
-        _ => "email.password_reset_sent",
-    };
-    let (client, delivery) = with_slot(state, slot, async move |txn| {
-        let generation = outbox::bump_generation(txn, client.id, now)
-            .await?
-            .ok_or(AppError::NotFound("Client"))?;
-        outbox::retire_links(txn, client.id, account_link::revoked::SUPERSEDED, now).await?;
-        let delivery = outbox::enqueue(txn, client.id, email, generation, now).await?;
-        let entry = AuditEntry {
-            organization_id: client.organization_id,
-            actor,
-            action,
-            client_id: Some(client.id),
-            detail: Some(format!("to {}", outbox::masked(&to))),
-            ip,
-        };
-        audit::record(txn, entry).await?;
-        Ok((client, delivery))
-    })
-    .await?;
-    state.push_deliveries([delivery.id]).await;
-    Ok(Resent {
-        client,
-        delivery,
-        quota,
-    })
+    let resent = CountedSend::of(state)
+        .resend_link(client, actor, ip, state.clock.now())
+        .await?;
+    state.push_deliveries([resent.delivery.id]).await;
+    Ok(resent)
 }
 
 /// `requestPasswordReset`: the answer never depends on whether the address is known,
@@ -139,7 +187,7 @@ async fn reset_for_address(
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
     let clients = client::Entity::find()
         .filter(client::Column::EmailNormalized.eq(normalized_email))
-        .limit(20)
+        .limit(MAX_CLIENTS_PER_ADDRESS)
         .all(&state.db)
         .await?;
     for client in clients {
@@ -150,3 +198,6 @@ async fn reset_for_address(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,7 @@ use crate::configuration::{AppEnv, Settings};
 use crate::graphql::build_schema;
 use crate::state::AppState;
 use crate::web::{self, WebState};
-use jobs::worker::Worker;
+use jobs::Worker;
 use migration::{Migrator, MigratorTrait};
 use poem::Server;
 use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};

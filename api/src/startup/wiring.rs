@@ -8,11 +8,11 @@ use crate::service::resend_cap_redis::RedisLimiter;
 
 use crate::service::throttle::{CounterStore, InProcessCounters, RedisCounters, Throttle};
 use crate::state::AppState;
-use jobs::clock::SharedClock;
-use jobs::deliver_email::{Deliverer, DeliveryConfig};
-use jobs::mailer::Mailer;
+use access::clock::SharedClock;
+use jobs::{Deliverer, DeliveryConfig};
+use jobs::Mailer;
 use jobs::queue::WorkerBackend;
-use jobs::worker::Worker;
+use jobs::Worker;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,7 +123,7 @@ pub fn email_worker(state: &AppState, backend: WorkerBackend) -> Result<Worker, 
         reset_link_ttl: email.reset_link_ttl,
         max_attempts: email.max_attempts,
         retry_base: email.retry_base,
-        lease: Duration::from_secs(10),
+        lease: jobs::deliver_email::CLAIM_LEASE,
     };
     Ok(Worker {
         deliverer: Arc::new(Deliverer {
@@ -149,7 +149,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             worker: true,
-            clock: jobs::clock::system(),
+            clock: access::clock::system(),
         }
     }
 }

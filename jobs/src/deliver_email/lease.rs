@@ -8,11 +8,10 @@
 //! dying queue consumer renews nothing) and for at most [`MAX_HOLD`] (a handler
 //! stuck on I/O does not hold the row for ever).
 use super::Deliverer;
-use entity::email_delivery::{self, status};
+use entity::email_delivery::{self, DeliveryStatus};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use std::time::Duration;
-use uuid::Uuid;
 
 /// The longest one worker keeps a row by renewing: well above the SMTP timeout
 /// plus the database work around it.
@@ -20,7 +19,11 @@ const MAX_HOLD: Duration = Duration::from_secs(60);
 
 impl Deliverer {
     /// Runs `work` while renewing the lease on `id` every third of its length.
-    pub(super) async fn holding_lease<T>(&self, id: Uuid, work: impl Future<Output = T>) -> T {
+    pub(super) async fn holding_lease<T>(
+        &self,
+        claimed: &email_delivery::Model,
+        work: impl Future<Output = T>,
+    ) -> T {
         let every = self.config.lease / 3;
         let stop_renewing = tokio::time::Instant::now() + MAX_HOLD;
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -30,14 +33,16 @@ impl Deliverer {
             tokio::select! {
                 out = &mut work => return out,
                 _ = ticks.tick(), if renewing => {
-                    renewing = tokio::time::Instant::now() < stop_renewing && self.renew(id).await;
+                    renewing = tokio::time::Instant::now() < stop_renewing && self.renew(claimed).await;
                 }
             }
         }
     }
 
-    /// Extends the lease; false once the row is no longer `sending`.
-    async fn renew(&self, id: Uuid) -> bool {
+    /// Extends the lease; false once the row is no longer ours (sent, or taken
+    /// over by another worker, whose claim counted another attempt).
+    async fn renew(&self, claimed: &email_delivery::Model) -> bool {
+        let id = claimed.id;
         let length = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
         let renewed = email_delivery::Entity::update_many()
             .col_expr(
@@ -45,7 +50,8 @@ impl Deliverer {
                 Expr::value(self.clock.now() + length),
             )
             .filter(email_delivery::Column::Id.eq(id))
-            .filter(email_delivery::Column::Status.eq(status::SENDING))
+            .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
+            .filter(email_delivery::Column::Attempts.eq(claimed.attempts))
             .exec(&self.db)
             .await;
         match renewed {
@@ -57,5 +63,24 @@ impl Deliverer {
                 true
             }
         }
+    }
+}
+
+impl Deliverer {
+    /// Whether this worker still holds its claim on `claimed` (the row is `sending`
+    /// under the attempt it counted); extends the lease when it does.
+    pub(super) async fn still_holding(&self, claimed: &email_delivery::Model) -> Result<bool, DbErr> {
+        let length = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
+        let held = email_delivery::Entity::update_many()
+            .col_expr(
+                email_delivery::Column::ClaimedUntil,
+                Expr::value(self.clock.now() + length),
+            )
+            .filter(email_delivery::Column::Id.eq(claimed.id))
+            .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
+            .filter(email_delivery::Column::Attempts.eq(claimed.attempts))
+            .exec(&self.db)
+            .await?;
+        Ok(held.rows_affected == 1)
     }
 }

@@ -1,31 +1,28 @@
 //! The `DeliverEmail` handler: claims one outbox row, mints its link at send time,
 //! renders, sends and records the outcome. Safe to run twice for the same row: the
-//! claim is a conditional update, so a row that is `sent` is never sent again.
+//! claim is a conditional update, so a row that is `sent` is never sent again, and
+//! each claim counts an attempt, which fences off a worker whose lease ran out.
 
 mod lease;
 mod link;
 mod outcome;
 
-use crate::clock::SharedClock;
 use crate::mailer::{Mailer, SendError};
 use crate::templates::{self, EmailContent, Recipient};
+use access::clock::SharedClock;
 use chrono::{DateTime, Utc};
-use entity::email_delivery::{kind as email_kind, status};
+use entity::email_delivery::{DeliveryStatus, EmailKind};
 use entity::{client, email_delivery, organization};
 use lettre::message::Mailbox;
-pub use link::revoke_live_links;
 pub use outcome::backoff;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// The job: deliver the outbox row `delivery_id`. Carries no address, name or token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliverEmail {
-    pub delivery_id: Uuid,
-}
+/// How long a claim lasts without renewal: how long mail held by a dead worker
+/// waits before another worker takes it over.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(10);
 
 /// How deliveries behave.
 #[derive(Debug, Clone)]
@@ -48,7 +45,8 @@ pub struct DeliveryConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Sent,
-    /// Already sent, failed, superseded, claimed by another worker, or not yet due.
+    /// Already sent, failed, superseded, claimed by another worker, or not yet due;
+    /// or this worker's claim was taken over before the hand-off.
     Skipped,
     /// A newer link email or a change to the client made this one stale.
     Superseded,
@@ -74,20 +72,17 @@ impl Deliverer {
         let Some(delivery) = self.claim(delivery_id).await? else {
             return Ok(Outcome::Skipped);
         };
-        self.holding_lease(delivery.id, self.send_claimed(delivery))
+        let claimed = delivery.clone();
+        self.holding_lease(&claimed, self.send_claimed(delivery))
             .await
     }
 
     /// Everything after the claim: link, rendering, the SMTP hand-off, the outcome.
     async fn send_claimed(&self, delivery: email_delivery::Model) -> Result<Outcome, DbErr> {
         let Some((client, practice)) = self.recipient(delivery.client_id).await? else {
-            return self.finish(&delivery, status::SUPERSEDED, None).await;
+            return self.finish(&delivery, DeliveryStatus::Superseded, None).await;
         };
-        let to = Recipient {
-            practice: &practice,
-            first_name: &client.first_name,
-        };
-        let token = match &delivery.link_kind {
+        let token = match delivery.link_kind {
             None => None,
             Some(kind) => match self.mint_link(&delivery, kind).await? {
                 Some(token) => Some(token),
@@ -96,32 +91,43 @@ impl Deliverer {
         };
         let link = token.as_ref().map(|t| self.link_url(t));
         let portal = format!("{}/", self.config.public_url);
-        let forms = match delivery.kind.as_str() {
-            email_kind::INTAKE_REMINDER => pending_form_titles(&self.db, client.id).await?,
+        let forms = match delivery.kind {
+            EmailKind::IntakeReminder => access::intake_forms::assigned(&self.db, client.id, true)
+                .await?
+                .into_iter()
+                .map(|(_, form)| form.title)
+                .collect(),
             _ => Vec::new(),
         };
-        if delivery.kind == email_kind::INTAKE_REMINDER && forms.is_empty() {
+        if delivery.kind == EmailKind::IntakeReminder && forms.is_empty() {
             // Completed since the reminder was queued: nothing to remind of.
-            return self.finish(&delivery, status::SUPERSEDED, None).await;
+            return self.finish(&delivery, DeliveryStatus::Superseded, None).await;
         }
-        let content = match (delivery.kind.as_str(), link.as_deref()) {
-            (email_kind::WELCOME, Some(link)) => EmailContent::Welcome { link },
-            (email_kind::PASSWORD_RESET, Some(link)) => EmailContent::PasswordReset {
+        let content = match (delivery.kind, link.as_deref()) {
+            (EmailKind::Welcome, Some(link)) => EmailContent::Welcome { link },
+            (EmailKind::PasswordReset, Some(link)) => EmailContent::PasswordReset {
                 link,
                 expires_in: templates::human_duration(self.config.reset_link_ttl),
             },
-            (email_kind::EMAIL_CHANGED_NOTICE, None) => EmailContent::EmailChangedNotice,
-            (email_kind::MESSAGE_NOTIFICATION, None) => {
+            (EmailKind::EmailChangedNotice, None) => EmailContent::EmailChangedNotice,
+            (EmailKind::MessageNotification, None) => {
                 EmailContent::MessageNotification { portal: &portal }
             }
-            (email_kind::INTAKE_REMINDER, None) => EmailContent::IntakeReminder {
+            (EmailKind::IntakeReminder, None) => EmailContent::IntakeReminder {
                 portal: &portal,
                 forms,
             },
-            (other, _) => {
-                let reason = format!("no template for a {other:?} email");
+            (kind, link) => {
+                let reason = format!(
+                    "a {kind} email {} a link",
+                    if link.is_some() { "with" } else { "without" }
+                );
                 return self.fail(&delivery, &client, reason).await;
             }
+        };
+        let to = Recipient {
+            practice: &practice,
+            first_name: &client.first_name,
         };
         let rendered = match templates::render(to, &content) {
             Ok(r) => r,
@@ -132,6 +138,12 @@ impl Deliverer {
             }
         };
         drop(link);
+        // Last look before the hand-off: a worker whose claim was taken over (its
+        // lease ran out) must not send a second copy.
+        if !self.still_holding(&delivery).await? {
+            tracing::info!("claim taken over by another worker; not sending");
+            return Ok(Outcome::Skipped);
+        }
         let sent = self
             .mailer
             .send(&self.config.mail_from, &delivery.to_address, &rendered)
@@ -140,7 +152,7 @@ impl Deliverer {
         match sent {
             Ok(()) => {
                 tracing::info!(kind = %delivery.kind, "email sent");
-                self.finish(&delivery, status::SENT, None).await
+                self.finish(&delivery, DeliveryStatus::Sent, None).await
             }
             Err(SendError::Permanent(reason)) => self.fail(&delivery, &client, reason).await,
             Err(SendError::Transient(reason)) => self.retry_later(&delivery, &client, reason).await,
@@ -154,16 +166,16 @@ impl Deliverer {
         let claimable = Condition::any()
             .add(
                 Condition::all()
-                    .add(email_delivery::Column::Status.eq(status::QUEUED))
+                    .add(email_delivery::Column::Status.eq(DeliveryStatus::Queued))
                     .add(email_delivery::Column::NextAttemptAt.lte(now)),
             )
             .add(
                 Condition::all()
-                    .add(email_delivery::Column::Status.eq(status::SENDING))
+                    .add(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
                     .add(email_delivery::Column::ClaimedUntil.lt(now)),
             );
         let claimed = email_delivery::Entity::update_many()
-            .col_expr(email_delivery::Column::Status, Expr::value(status::SENDING))
+            .col_expr(email_delivery::Column::Status, Expr::value(DeliveryStatus::Sending))
             .col_expr(
                 email_delivery::Column::Attempts,
                 Expr::col(email_delivery::Column::Attempts).add(1),
@@ -194,29 +206,4 @@ impl Deliverer {
             .unwrap_or_default();
         Ok(Some((client, practice)))
     }
-}
-
-/// Titles of the forms the client has not completed, oldest assignment first.
-pub async fn pending_form_titles(
-    db: &DatabaseConnection,
-    client_id: Uuid,
-) -> Result<Vec<String>, DbErr> {
-    use entity::{intake_assignment, intake_form};
-    use sea_orm::QueryOrder;
-    let pending = intake_assignment::Entity::find()
-        .filter(intake_assignment::Column::ClientId.eq(client_id))
-        .filter(intake_assignment::Column::CompletedAt.is_null())
-        .order_by_asc(intake_assignment::Column::AssignedAt)
-        .all(db)
-        .await?;
-    let mut titles = Vec::with_capacity(pending.len());
-    for assignment in pending {
-        if let Some(form) = intake_form::Entity::find_by_id(assignment.form_id)
-            .one(db)
-            .await?
-        {
-            titles.push(form.title);
-        }
-    }
-    Ok(titles)
 }

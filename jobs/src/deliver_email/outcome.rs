@@ -1,10 +1,12 @@
 //! Recording how a delivery ended: sent, failed (with the reason) or queued again
 //! with exponential backoff.
 use super::{Deliverer, Outcome};
-use crate::audit::{self, Actor, AuditEntry};
+use access::audit::{self, Actor, AuditAction, AuditEntry};
+use access::invalidation::revoke_live_links;
 use chrono::{DateTime, Utc};
-use entity::email_delivery::status;
-use entity::{account_link, client, email_delivery};
+use entity::account_link::RevokedReason;
+use entity::email_delivery::DeliveryStatus;
+use entity::{client, email_delivery};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 use std::time::Duration;
@@ -14,19 +16,21 @@ impl Deliverer {
     pub(super) async fn finish(
         &self,
         delivery: &email_delivery::Model,
-        to: &str,
+        to: DeliveryStatus,
         error: Option<String>,
     ) -> Result<Outcome, DbErr> {
         let now = self.clock.now();
         set_status(&self.db, delivery.id, to, error, now).await?;
         Ok(match to {
-            status::SENT => Outcome::Sent,
-            status::SUPERSEDED => Outcome::Superseded,
-            _ => Outcome::Failed,
+            DeliveryStatus::Sent => Outcome::Sent,
+            DeliveryStatus::Superseded => Outcome::Superseded,
+            DeliveryStatus::Failed => Outcome::Failed,
+            DeliveryStatus::Queued | DeliveryStatus::Sending => Outcome::Skipped,
         })
     }
 
-    /// Gives up: records why, takes back the link nobody received, notes it in the trail.
+    /// Gives up: records why, takes back the links nobody received, notes it in
+    /// the trail.
     pub(super) async fn fail(
         &self,
         delivery: &email_delivery::Model,
@@ -35,44 +39,26 @@ impl Deliverer {
     ) -> Result<Outcome, DbErr> {
         tracing::warn!(kind = %delivery.kind, reason = %reason, "email failed");
         let now = self.clock.now();
-        let minted = self.minted_link(delivery).await?;
         let txn = self.db.begin().await?;
-        set_status(&txn, delivery.id, status::FAILED, Some(reason.clone()), now).await?;
-        if let Some(link_id) = minted {
-            account_link::Entity::update_many()
-                .col_expr(account_link::Column::RevokedAt, Expr::value(now))
-                .col_expr(
-                    account_link::Column::RevokedReason,
-                    Expr::value(account_link::revoked::DELIVERY_FAILED),
-                )
-                .filter(account_link::Column::Id.eq(link_id))
-                .filter(account_link::Column::RevokedAt.is_null())
-                .filter(account_link::Column::UsedAt.is_null())
-                .exec(&txn)
-                .await?;
-        }
+        let failed = DeliveryStatus::Failed;
+        set_status(&txn, delivery.id, failed, Some(reason.clone()), now).await?;
+        let takeback = RevokedReason::DeliveryFailed;
+        revoke_live_links(&txn, client.id, takeback, Some(delivery.id), now).await?;
         let entry = AuditEntry {
             organization_id: client.organization_id,
             actor: Actor::System,
-            action: "email.delivery_failed",
+            action: AuditAction::DeliveryFailed,
             client_id: Some(client.id),
             detail: Some(format!(
                 "{} email: {}",
                 delivery.kind,
-                truncate(&reason, 200)
+                truncate(&reason, MAX_REASON_IN_TRAIL)
             )),
             ip: None,
         };
         audit::record(&txn, entry).await?;
         txn.commit().await?;
         Ok(Outcome::Failed)
-    }
-
-    async fn minted_link(&self, delivery: &email_delivery::Model) -> Result<Option<Uuid>, DbErr> {
-        Ok(email_delivery::Entity::find_by_id(delivery.id)
-            .one(&self.db)
-            .await?
-            .and_then(|d| d.account_link_id))
     }
 
     /// Puts the row back in the queue with exponential backoff, or fails it for good
@@ -91,7 +77,10 @@ impl Deliverer {
         let at = now + backoff(self.config.retry_base, delivery.attempts);
         tracing::warn!(reason = %reason, attempts = delivery.attempts, retry_at = %at, "email will be retried");
         email_delivery::Entity::update_many()
-            .col_expr(email_delivery::Column::Status, Expr::value(status::QUEUED))
+            .col_expr(
+                email_delivery::Column::Status,
+                Expr::value(DeliveryStatus::Queued),
+            )
             .col_expr(email_delivery::Column::LastError, Expr::value(reason))
             .col_expr(email_delivery::Column::NextAttemptAt, Expr::value(at))
             .col_expr(
@@ -100,24 +89,29 @@ impl Deliverer {
             )
             .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now))
             .filter(email_delivery::Column::Id.eq(delivery.id))
-            .filter(email_delivery::Column::Status.eq(status::SENDING))
+            .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
             .exec(&self.db)
             .await?;
         Ok(Outcome::Retrying { at })
     }
 }
 
+/// The longest retry delay.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+/// How much of a mail server's answer the audit trail keeps.
+const MAX_REASON_IN_TRAIL: usize = 200;
+
 /// Delay before attempt `attempts + 1`: base, 2×base, 4×base, … at most ten minutes.
 pub fn backoff(base: Duration, attempts: i32) -> chrono::Duration {
     let factor = 2u32.saturating_pow(attempts.saturating_sub(1).clamp(0, 16) as u32);
-    let delay = base.saturating_mul(factor).min(Duration::from_secs(600));
+    let delay = base.saturating_mul(factor).min(MAX_BACKOFF);
     chrono::Duration::from_std(delay).unwrap_or_default()
 }
 
 pub(super) async fn set_status(
     conn: &impl sea_orm::ConnectionTrait,
     id: Uuid,
-    to: &str,
+    to: DeliveryStatus,
     error: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -128,7 +122,7 @@ pub(super) async fn set_status(
             Expr::value(None::<DateTime<Utc>>),
         )
         .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now));
-    if to == status::SENT {
+    if to == DeliveryStatus::Sent {
         update = update.col_expr(email_delivery::Column::SentAt, Expr::value(now));
     }
     if let Some(error) = error {

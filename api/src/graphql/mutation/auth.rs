@@ -1,7 +1,7 @@
 use crate::graphql::context::{client, ip, provider, state};
 use crate::graphql::error::IntoGraphql;
 use crate::graphql::types::{Provider, SignInInput, SignInPayload};
-use crate::service::{auth, sessions};
+use crate::service::auth;
 use async_graphql::{Context, Object};
 
 #[derive(Default)]
@@ -27,14 +27,11 @@ impl AuthMutation {
 
     /// Ends the current session (provider or client); its token stops working at once.
     async fn sign_out(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        if let Ok(actor) = client(ctx, true) {
-            sessions::revoke(&state(ctx)?.db, actor.session_id)
-                .await
-                .gql()?;
-            return Ok(true);
-        }
-        let actor = provider(ctx)?;
-        auth::sign_out(state(ctx)?, &actor, ip(ctx)).await.gql()?;
+        let who = match client(ctx, true) {
+            Ok(actor) => auth::SigningOut::Client(actor),
+            Err(_) => auth::SigningOut::Provider(provider(ctx)?),
+        };
+        auth::sign_out(state(ctx)?, who, ip(ctx)).await.gql()?;
         Ok(true)
     }
 }

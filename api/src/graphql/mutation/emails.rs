@@ -8,7 +8,7 @@ use crate::graphql::types::{
     Client, EmailDelivery, ResendWelcomeEmailPayload, SetClientPasswordInput,
     SetClientPasswordPayload, UpdateClientEmailInput, UpdateClientEmailPayload,
 };
-use crate::service::audit::Actor;
+use access::audit::Actor;
 use crate::service::client_email::{self, EmailChange};
 use crate::service::sessions::ProviderActor;
 use crate::service::{client_accounts, clients, resend};

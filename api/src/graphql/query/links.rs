@@ -1,7 +1,7 @@
 use crate::error::LinkProblem;
 use crate::graphql::context::{ip, state};
 use crate::graphql::error::IntoGraphql;
-use crate::graphql::types::{AccountLinkState, AccountLinkStatus, LinkKind};
+use crate::graphql::types::{AccountLinkState, AccountLinkStatus};
 use crate::service::links;
 use async_graphql::{Context, Object};
 
@@ -39,7 +39,7 @@ impl LinkQuery {
         };
         Ok(AccountLinkStatus {
             state: link_state,
-            kind: Some(LinkKind::of(&found.link.kind)),
+            kind: Some(found.link.kind.into()),
             first_name: Some(found.client.first_name),
             practice_name: Some(found.practice.name),
             expires_at: found.link.expires_at,

@@ -1,3 +1,4 @@
+use crate::error::AppError;
 use crate::graphql::context::{state, viewer};
 use crate::graphql::error::IntoGraphql;
 use crate::graphql::types::{ClientAccount, Provider, Viewer};
@@ -21,9 +22,13 @@ impl MeQuery {
                 Ok(Some(Viewer::Provider(Provider(p))))
             }
             sessions::Viewer::Client(actor) => {
+                // Through `AppError`, so an outage answers SERVICE_UNAVAILABLE and
+                // anything else INTERNAL with an errorId, like every other field.
                 let c = client::Entity::find_by_id(actor.client_id)
                     .one(&state(ctx)?.db)
-                    .await?;
+                    .await
+                    .map_err(AppError::from)
+                    .gql()?;
                 Ok(c.map(|c| Viewer::ClientAccount(ClientAccount(c))))
             }
             sessions::Viewer::Anonymous | sessions::Viewer::Expired => Ok(None),

@@ -13,15 +13,15 @@ impl AuditEvent {
         ID(self.0.id.to_string())
     }
     /// `provider`, `client` or `system`.
-    async fn actor_kind(&self) -> &str {
-        &self.0.actor_kind
+    async fn actor_kind(&self) -> &'static str {
+        self.0.actor_kind.as_str()
     }
     async fn actor_id(&self) -> Option<ID> {
         self.0.actor_id.map(|id| ID(id.to_string()))
     }
     /// e.g. `email.invite_sent`, `link.used`, `client.email_changed`.
-    async fn action(&self) -> &str {
-        &self.0.action
+    async fn action(&self) -> &'static str {
+        self.0.action.as_str()
     }
     async fn client_id(&self) -> Option<ID> {
         self.0.client_id.map(|id| ID(id.to_string()))

@@ -2,6 +2,7 @@
 use crate::service::resend_cap::Quota;
 use async_graphql::{Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::email_delivery::DeliveryStatus as Stored;
 use entity::{account_link, email_delivery};
 
 /// What an email was for.
@@ -29,6 +30,31 @@ pub enum DeliveryStatus {
     Superseded,
 }
 
+impl From<email_delivery::EmailKind> for EmailKind {
+    fn from(kind: email_delivery::EmailKind) -> Self {
+        use email_delivery::EmailKind as Stored;
+        match kind {
+            Stored::Welcome => Self::Welcome,
+            Stored::PasswordReset => Self::PasswordReset,
+            Stored::EmailChangedNotice => Self::EmailChangedNotice,
+            Stored::MessageNotification => Self::MessageNotification,
+            Stored::IntakeReminder => Self::IntakeReminder,
+        }
+    }
+}
+
+impl From<Stored> for DeliveryStatus {
+    fn from(status: Stored) -> Self {
+        match status {
+            Stored::Queued => Self::Queued,
+            Stored::Sending => Self::Sending,
+            Stored::Sent => Self::Sent,
+            Stored::Failed => Self::Failed,
+            Stored::Superseded => Self::Superseded,
+        }
+    }
+}
+
 /// One email to a client.
 pub struct EmailDelivery(pub email_delivery::Model);
 
@@ -38,26 +64,13 @@ impl EmailDelivery {
         ID(self.0.id.to_string())
     }
     async fn kind(&self) -> EmailKind {
-        match self.0.kind.as_str() {
-            email_delivery::kind::WELCOME => EmailKind::Welcome,
-            email_delivery::kind::PASSWORD_RESET => EmailKind::PasswordReset,
-            "message_notification" => EmailKind::MessageNotification,
-            "intake_reminder" => EmailKind::IntakeReminder,
-            _ => EmailKind::EmailChangedNotice,
-        }
+        self.0.kind.into()
     }
     async fn to_address(&self) -> &str {
         &self.0.to_address
     }
     async fn status(&self) -> DeliveryStatus {
-        use email_delivery::status;
-        match self.0.status.as_str() {
-            status::QUEUED => DeliveryStatus::Queued,
-            status::SENDING => DeliveryStatus::Sending,
-            status::SENT => DeliveryStatus::Sent,
-            status::FAILED => DeliveryStatus::Failed,
-            _ => DeliveryStatus::Superseded,
-        }
+        self.0.status.into()
     }
     /// Hand-over attempts so far.
     async fn attempts(&self) -> i32 {
@@ -75,7 +88,7 @@ impl EmailDelivery {
     }
     /// When a queued email will be tried (again).
     async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.0.status == email_delivery::status::QUEUED).then_some(self.0.next_attempt_at)
+        (self.0.status == Stored::Queued).then_some(self.0.next_attempt_at)
     }
 }
 
@@ -88,11 +101,11 @@ pub enum LinkKind {
     PasswordReset,
 }
 
-impl LinkKind {
-    pub fn of(kind: &str) -> Self {
+impl From<account_link::LinkKind> for LinkKind {
+    fn from(kind: account_link::LinkKind) -> Self {
         match kind {
-            account_link::kind::INVITE => Self::Invite,
-            _ => Self::PasswordReset,
+            account_link::LinkKind::Invite => Self::Invite,
+            account_link::LinkKind::PasswordReset => Self::PasswordReset,
         }
     }
 }
@@ -108,7 +121,7 @@ pub struct ActiveLink {
 impl From<account_link::Model> for ActiveLink {
     fn from(l: account_link::Model) -> Self {
         Self {
-            kind: LinkKind::of(&l.kind),
+            kind: l.kind.into(),
             created_at: l.created_at,
             expires_at: l.expires_at,
         }

@@ -14,6 +14,6 @@ pub use auth::{SignInInput, SignInPayload};
 pub use client::{
     Client, ClientConnection, ClientConnectionExtra, CreateClientInput, CreateClientPayload,
 };
-pub use delivery::{EmailDelivery, LinkKind};
+pub use delivery::EmailDelivery;
 pub use intake::*;
 pub use viewer::{Provider, Viewer};

@@ -18,7 +18,7 @@ pub use store::{Bump, CounterStore, InProcessCounters, RedisCounters};
 
 use crate::error::AppError;
 use chrono::{DateTime, TimeZone, Utc};
-use jobs::clock::SharedClock;
+use access::clock::SharedClock;
 use rules::{Counter, Counts, Scope};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -157,6 +157,7 @@ impl Throttle {
         metrics::counter!("abuse_limited_total", "action" => action.name()).increment(1);
         let wait_ms = (until - self.clock.now()).num_milliseconds();
         Err(AppError::RateLimited {
+            limited: action.limited(),
             next_available_at: until,
             retry_after_seconds: (wait_ms + 999).div_euclid(1000).max(1),
         })

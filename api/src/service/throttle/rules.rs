@@ -61,6 +61,16 @@ impl Action {
         }
     }
 
+    /// What a refusal of this action says was limited.
+    pub(super) fn limited(self) -> crate::error::Limited {
+        use crate::error::Limited;
+        match self {
+            Action::SignIn | Action::ClientSignIn => Limited::SignIn,
+            Action::AccountLink | Action::CompleteAccountLink => Limited::AccountLinks,
+            Action::PasswordReset => Limited::PasswordResetRequests,
+        }
+    }
+
     /// The limits, documented in the README's "Abuse limits" table.
     pub(super) fn counters(self) -> &'static [Counter] {
         const SIGN_IN: &[Counter] = &[

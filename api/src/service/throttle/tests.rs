@@ -1,7 +1,7 @@
 //! The limits' behaviour over time, with an in-process store and a moved clock.
 use super::store::InProcessCounters;
 use super::*;
-use jobs::clock::{Clock, OffsetClock};
+use access::clock::{Clock, OffsetClock};
 
 fn throttle() -> (Throttle, Arc<OffsetClock>) {
     let clock = Arc::new(OffsetClock::default());
@@ -31,6 +31,8 @@ async fn a_stranger_slows_only_their_own_guesses_and_not_for_long() {
         fail(&t, "10.0.0.9", "ann@example.com").await.unwrap();
     }
     let refused = fail(&t, "10.0.0.9", "ann@example.com").await.unwrap_err();
+    let message = refused.to_string();
+    assert!(message.starts_with("Too many sign-in attempts"), "{message}");
     let AppError::RateLimited {
         retry_after_seconds,
         ..

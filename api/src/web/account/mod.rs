@@ -8,6 +8,7 @@ use super::WebState;
 use crate::error::{AppError, LinkProblem};
 use crate::service::throttle::Action;
 use crate::service::{links, resend};
+use entity::account_link::LinkKind;
 use minijinja::context;
 use poem::http::StatusCode;
 use poem::web::{Data, Form, Query};
@@ -89,7 +90,7 @@ async fn show_setup(
             state_name(f.problem),
             Some(f.client.first_name.clone()),
             Some(f.practice.name.clone()),
-            Some(if f.link.kind == "invite" {
+            Some(if f.link.kind == LinkKind::Invite {
                 "INVITE"
             } else {
                 "PASSWORD_RESET"

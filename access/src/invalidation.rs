@@ -1,0 +1,185 @@
+//! R4 in one place: "generating any new link for a client invalidates every earlier
+//! link of that client; a link works once; setting a password by any route
+//! invalidates all open links".
+//!
+//! Two halves of one mechanism, both keyed on the client's `link_generation`:
+//! - [`invalidate`]: every change that makes earlier links stale (a new link, a new
+//!   address, a password set by any route) calls it first in its transaction. It
+//!   bumps the generation (locking the client row: one lock order everywhere, so
+//!   no deadlocks), revokes the live links, and supersedes queued link emails.
+//! - [`mint_allowed`]: the worker calls it before minting a link at send time. It
+//!   locks the same row and lets the delivery mint only while its generation is
+//!   current. That catches the one case [`invalidate`] cannot: a link email that a
+//!   worker was already sending (not `queued`) when the change happened.
+use chrono::{DateTime, Utc};
+use entity::account_link::{self, RevokedReason};
+use entity::email_delivery::{self as delivery, DeliveryStatus};
+use entity::client;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+/// Why earlier links stop working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A new link email is being queued.
+    NewLink,
+    /// The client's address changed (R6).
+    EmailChanged,
+    /// A provider or the client set a password without a link.
+    PasswordSet,
+    /// The client sets a password through this link: it is used up (exactly once,
+    /// even under concurrent uses) and every other link ends.
+    LinkUsed(Uuid),
+}
+
+/// What [`invalidate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalidated {
+    /// Done; emails queued from now on carry this generation.
+    Current { generation: i64 },
+    /// No such client; nothing was changed.
+    ClientGone,
+    /// [`Cause::LinkUsed`] named a link that is no longer live (used, revoked or
+    /// expired, possibly a moment ago by a concurrent request); roll back.
+    LinkNotLive,
+}
+
+impl Invalidated {
+    /// The new generation, when the invalidation went through.
+    pub fn generation(self) -> Option<i64> {
+        match self {
+            Self::Current { generation } => Some(generation),
+            Self::ClientGone | Self::LinkNotLive => None,
+        }
+    }
+}
+
+/// Makes every earlier link of the client stop working, in the caller's transaction.
+pub async fn invalidate(
+    conn: &impl ConnectionTrait,
+    client_id: Uuid,
+    cause: Cause,
+    now: DateTime<Utc>,
+) -> Result<Invalidated, DbErr> {
+    let Some(generation) = bump_generation(conn, client_id, now).await? else {
+        return Ok(Invalidated::ClientGone);
+    };
+    let reason = match cause {
+        Cause::NewLink => RevokedReason::Superseded,
+        Cause::EmailChanged => RevokedReason::EmailChanged,
+        Cause::PasswordSet | Cause::LinkUsed(_) => RevokedReason::PasswordSet,
+    };
+    if let Cause::LinkUsed(link_id) = cause
+        && !consume(conn, client_id, link_id, now).await?
+    {
+        return Ok(Invalidated::LinkNotLive);
+    }
+    revoke_live_links(conn, client_id, reason, None, now).await?;
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::Status,
+            Expr::value(DeliveryStatus::Superseded),
+        )
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+        .filter(delivery::Column::ClientId.eq(client_id))
+        .filter(delivery::Column::LinkKind.is_not_null())
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Queued))
+        .exec(conn)
+        .await?;
+    Ok(Invalidated::Current { generation })
+}
+
+/// The worker's half: whether `delivery` may mint its link now. When it may, the
+/// client row is locked until the caller's transaction ends, so no change can
+/// slip in between this check and the new link.
+pub async fn mint_allowed(
+    conn: &impl ConnectionTrait,
+    delivery: &delivery::Model,
+) -> Result<bool, DbErr> {
+    // A no-op update: it takes the row lock only when the generation still matches.
+    let current = client::Entity::update_many()
+        .col_expr(
+            client::Column::LinkGeneration,
+            Expr::col(client::Column::LinkGeneration),
+        )
+        .filter(client::Column::Id.eq(delivery.client_id))
+        .filter(client::Column::LinkGeneration.eq(delivery.link_generation))
+        .exec(conn)
+        .await?;
+    Ok(current.rows_affected == 1)
+}
+
+/// Revokes the client's live links, giving `reason`; with `only_of`, just the links
+/// minted for that delivery (a delivery given up takes back what it minted).
+pub async fn revoke_live_links(
+    conn: &impl ConnectionTrait,
+    client_id: Uuid,
+    reason: RevokedReason,
+    only_of: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let mut update = account_link::Entity::update_many()
+        .col_expr(account_link::Column::RevokedAt, Expr::value(now))
+        .col_expr(account_link::Column::RevokedReason, Expr::value(reason))
+        .filter(account_link::Column::ClientId.eq(client_id))
+        .filter(account_link::Column::UsedAt.is_null())
+        .filter(account_link::Column::RevokedAt.is_null());
+    if let Some(delivery_id) = only_of {
+        update = update.filter(account_link::Column::DeliveryId.eq(delivery_id));
+    }
+    Ok(update.exec(conn).await?.rows_affected)
+}
+
+/// Starts a new link generation: the first write of the transaction, which locks
+/// the client row. `None` if the client no longer exists.
+async fn bump_generation(
+    conn: &impl ConnectionTrait,
+    client_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbErr> {
+    let bumped = client::Entity::update_many()
+        .col_expr(
+            client::Column::LinkGeneration,
+            Expr::col(client::Column::LinkGeneration).add(1),
+        )
+        .col_expr(client::Column::UpdatedAt, Expr::value(now))
+        .filter(client::Column::Id.eq(client_id))
+        .exec(conn)
+        .await?;
+    if bumped.rows_affected == 0 {
+        return Ok(None);
+    }
+    use sea_orm::QuerySelect;
+    client::Entity::find_by_id(client_id)
+        .select_only()
+        .column(client::Column::LinkGeneration)
+        .into_tuple::<i64>()
+        .one(conn)
+        .await
+}
+
+/// The single conditional update that lets exactly one use of a link through.
+async fn consume(
+    conn: &impl ConnectionTrait,
+    client_id: Uuid,
+    link_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let unexpired = Condition::any()
+        .add(account_link::Column::ExpiresAt.is_null())
+        .add(account_link::Column::ExpiresAt.gt(now));
+    let used = account_link::Entity::update_many()
+        .col_expr(account_link::Column::UsedAt, Expr::value(now))
+        .filter(account_link::Column::Id.eq(link_id))
+        .filter(account_link::Column::ClientId.eq(client_id))
+        .filter(account_link::Column::UsedAt.is_null())
+        .filter(account_link::Column::RevokedAt.is_null())
+        .filter(unexpired)
+        .exec(conn)
+        .await?;
+    Ok(used.rows_affected == 1)
+}
+
+#[cfg(test)]
+mod tests;

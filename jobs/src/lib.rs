@@ -14,7 +14,7 @@ pub mod sweeper;
 pub mod templates;
 pub mod worker;
 
-pub use deliver_email::{Deliverer, DeliveryConfig, Outcome};
+pub use deliver_email::{CLAIM_LEASE, Deliverer, DeliveryConfig, Outcome};
 pub use error::JobError;
 pub use mailer::Mailer;
 pub use worker::Worker;

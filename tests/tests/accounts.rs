@@ -10,6 +10,7 @@ in_both_modes!(
     a_password_set_by_the_provider_ends_links_and_sessions,
     a_password_reset_request_answers_alike_and_counts_against_the_cap,
     a_slot_taken_for_a_failed_change_is_given_back,
+    saving_the_same_address_changes_nothing_and_a_resend_is_named_by_what_it_sent,
 );
 
 async fn update_email(app: &portal_tests::TestApp, token: &str, input: Value) -> Value {
@@ -293,4 +294,49 @@ async fn a_slot_taken_for_a_failed_change_is_given_back(backend: Backend, queue:
         "the slot was given back"
     );
     assert_eq!(view["email"], "john@example.com");
+}
+
+async fn link_generation(app: &portal_tests::TestApp, id: &str) -> i64 {
+    use sea_orm::EntityTrait;
+    let id = uuid::Uuid::parse_str(id).unwrap();
+    entity::client::Entity::find_by_id(id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .link_generation
+}
+
+async fn saving_the_same_address_changes_nothing_and_a_resend_is_named_by_what_it_sent(
+    backend: Backend,
+    queue: Queue,
+) {
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let (id, invite) = app
+        .invited(&provider.token, "Jane", "jane@example.com")
+        .await;
+    let before = (link_generation(&app, &id).await, app.audit_actions(&id).await);
+
+    // The same address (any case), no resend: a queued invite must keep going, so
+    // nothing may start a new link generation.
+    let input = json!({ "clientId": id, "email": "Jane@Example.com" });
+    let body = update_email(&app, &provider.token, input).await;
+    assert_eq!(body["data"]["updateClientEmail"]["delivery"], Value::Null, "{body}");
+    let after = (link_generation(&app, &id).await, app.audit_actions(&id).await);
+    assert_eq!(before, after, "saving the same address wrote something");
+    assert_eq!(app.link_status(&invite).await["state"], "VALID");
+
+    // An active client's resend through an email change is a password reset, and
+    // the trail says so.
+    app.complete_link(&invite, CLIENT_PASSWORD).await;
+    let input = json!({ "clientId": id, "email": "jane.new@example.net", "resendInvite": true });
+    let body = update_email(&app, &provider.token, input).await;
+    assert_eq!(
+        body["data"]["updateClientEmail"]["delivery"]["kind"], "PASSWORD_RESET",
+        "{body}"
+    );
+    let actions = app.audit_actions(&id).await;
+    assert_eq!(actions.last().map(String::as_str), Some("email.password_reset_sent"));
+    assert!(!actions.iter().any(|a| a == "email.invite_resent"), "{actions:?}");
 }

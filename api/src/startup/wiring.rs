@@ -123,7 +123,7 @@ pub fn email_worker(state: &AppState, backend: WorkerBackend) -> Result<Worker, 
         reset_link_ttl: email.reset_link_ttl,
         max_attempts: email.max_attempts,
         retry_base: email.retry_base,
-        lease: jobs::deliver_email::CLAIM_LEASE,
+        lease: jobs::CLAIM_LEASE,
     };
     Ok(Worker {
         deliverer: Arc::new(Deliverer {

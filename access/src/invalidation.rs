@@ -13,8 +13,8 @@
 //!   worker was already sending (not `queued`) when the change happened.
 use chrono::{DateTime, Utc};
 use entity::account_link::{self, RevokedReason};
-use entity::email_delivery::{self as delivery, DeliveryStatus};
 use entity::client;
+use entity::email_delivery::{self as delivery, DeliveryStatus};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;

@@ -31,7 +31,9 @@ impl Limited {
     fn message(self) -> &'static str {
         match self {
             Self::ClientEmails => "Too many emails sent to this client recently",
-            Self::PasswordResetEmails => "Too many password reset emails sent to this client recently",
+            Self::PasswordResetEmails => {
+                "Too many password reset emails sent to this client recently"
+            }
             Self::SignIn => "Too many sign-in attempts",
             Self::AccountLinks => "Too many attempts with account links",
             Self::PasswordResetRequests => "Too many password reset requests",

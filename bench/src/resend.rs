@@ -3,9 +3,9 @@
 //! and concurrency.
 use crate::load::{self, Stats};
 use crate::seed::Practice;
-use anyhow::Result;
 use access::audit::Actor;
 use access::outbox::Outgoing;
+use anyhow::Result;
 use portal_api::service::resend::queue_link_email;
 use portal_api::service::resend_cap::{ResendLimiter, Window};
 use portal_api::service::resend_cap_redis::RedisLimiter;

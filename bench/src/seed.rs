@@ -1,9 +1,9 @@
 //! Seeding: organizations, one signed-in provider each, and their clients,
 //! inserted in bulk (the benchmarks measure the resend path, not seeding).
+use access::token::SessionToken;
 use anyhow::Result;
 use chrono::Utc;
 use entity::{client, organization, provider, session};
-use access::token::SessionToken;
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use uuid::Uuid;
 

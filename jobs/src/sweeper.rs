@@ -29,7 +29,10 @@ pub async fn due_deliveries(
     let now = clock.now();
     let grace = chrono::Duration::from_std(grace).unwrap_or_default();
     email_delivery::Entity::update_many()
-        .col_expr(email_delivery::Column::Status, Expr::value(DeliveryStatus::Queued))
+        .col_expr(
+            email_delivery::Column::Status,
+            Expr::value(DeliveryStatus::Queued),
+        )
         .col_expr(
             email_delivery::Column::ClaimedUntil,
             Expr::value(None::<chrono::DateTime<chrono::Utc>>),

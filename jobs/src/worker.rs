@@ -66,9 +66,10 @@ impl Worker {
             promote_log: FailureLog::new("promoting due jobs"),
         });
         let vacuum = match &self.backend {
-            WorkerBackend::Redis { deliver, .. } => {
-                Some(tokio::spawn(vacuum_redis((**deliver).clone(), stop.clone())))
-            }
+            WorkerBackend::Redis { deliver, .. } => Some(tokio::spawn(vacuum_redis(
+                (**deliver).clone(),
+                stop.clone(),
+            ))),
             WorkerBackend::Memory { .. } => None,
         };
         let consumers = tokio::spawn(queue::consume(self.backend, ctx.clone(), stop.clone()));

@@ -316,14 +316,24 @@ async fn saving_the_same_address_changes_nothing_and_a_resend_is_named_by_what_i
     let (id, invite) = app
         .invited(&provider.token, "Jane", "jane@example.com")
         .await;
-    let before = (link_generation(&app, &id).await, app.audit_actions(&id).await);
+    let before = (
+        link_generation(&app, &id).await,
+        app.audit_actions(&id).await,
+    );
 
     // The same address (any case), no resend: a queued invite must keep going, so
     // nothing may start a new link generation.
     let input = json!({ "clientId": id, "email": "Jane@Example.com" });
     let body = update_email(&app, &provider.token, input).await;
-    assert_eq!(body["data"]["updateClientEmail"]["delivery"], Value::Null, "{body}");
-    let after = (link_generation(&app, &id).await, app.audit_actions(&id).await);
+    assert_eq!(
+        body["data"]["updateClientEmail"]["delivery"],
+        Value::Null,
+        "{body}"
+    );
+    let after = (
+        link_generation(&app, &id).await,
+        app.audit_actions(&id).await,
+    );
     assert_eq!(before, after, "saving the same address wrote something");
     assert_eq!(app.link_status(&invite).await["state"], "VALID");
 
@@ -337,6 +347,12 @@ async fn saving_the_same_address_changes_nothing_and_a_resend_is_named_by_what_i
         "{body}"
     );
     let actions = app.audit_actions(&id).await;
-    assert_eq!(actions.last().map(String::as_str), Some("email.password_reset_sent"));
-    assert!(!actions.iter().any(|a| a == "email.invite_resent"), "{actions:?}");
+    assert_eq!(
+        actions.last().map(String::as_str),
+        Some("email.password_reset_sent")
+    );
+    assert!(
+        !actions.iter().any(|a| a == "email.invite_resent"),
+        "{actions:?}"
+    );
 }

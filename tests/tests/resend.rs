@@ -1,8 +1,8 @@
 //! R5, the resend cap: five per client in any 24 hours, atomic across API processes,
 //! refusing with the time of the next allowed resend, failing closed without Redis.
+use access::clock::Clock;
 use chrono::{DateTime, Duration, Utc};
 use entity::{account_link, email_delivery};
-use access::clock::Clock;
 use portal_tests::{
     Backend, Queue, error_code, free_port, in_both_modes, spawn_app_with, spawn_mail_app,
 };

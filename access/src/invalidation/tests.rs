@@ -53,13 +53,23 @@ async fn a_new_link_revokes_live_links_and_supersedes_queued_link_emails_only() 
     let client = testing::client(&db).await;
     let old = link(&db, client.id, None).await;
     let now = Utc::now();
-    let invite = outbox::enqueue(&db, client.id, Outgoing::link_for(&client, "a@x.org"), 0, now)
+    let invite = outbox::enqueue(
+        &db,
+        client.id,
+        Outgoing::link_for(&client, "a@x.org"),
+        0,
+        now,
+    )
+    .await
+    .unwrap();
+    let notice = Outgoing::plain(EmailKind::EmailChangedNotice, "a@x.org");
+    let notice = outbox::enqueue(&db, client.id, notice, 0, now)
         .await
         .unwrap();
-    let notice = Outgoing::plain(EmailKind::EmailChangedNotice, "a@x.org");
-    let notice = outbox::enqueue(&db, client.id, notice, 0, now).await.unwrap();
 
-    let done = invalidate(&db, client.id, Cause::NewLink, now).await.unwrap();
+    let done = invalidate(&db, client.id, Cause::NewLink, now)
+        .await
+        .unwrap();
 
     assert_eq!(done, Invalidated::Current { generation: 1 });
     let old = reload_link(&db, old.id).await;
@@ -133,8 +143,9 @@ async fn a_delivery_mints_only_under_the_current_generation() {
         .unwrap();
     assert!(mint_allowed(&db, &stale).await.unwrap());
 
-    let Invalidated::Current { generation } =
-        invalidate(&db, client.id, Cause::NewLink, now).await.unwrap()
+    let Invalidated::Current { generation } = invalidate(&db, client.id, Cause::NewLink, now)
+        .await
+        .unwrap()
     else {
         panic!("client exists");
     };

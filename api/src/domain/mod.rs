@@ -8,9 +8,9 @@ mod password;
 mod proptests;
 mod typo;
 
+pub use access::token::{LinkToken, SessionToken};
 pub use cursor::ClientCursor;
 pub use email::EmailAddress;
-pub use access::token::{LinkToken, SessionToken};
 pub use name::PersonName;
 pub use password::{NewPassword, WeakPassword};
 pub use typo::suggestion as typo_suggestion;

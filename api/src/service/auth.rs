@@ -1,9 +1,9 @@
 //! Provider sign-in and sign-out.
 use crate::error::AppError;
-use access::audit::{self, Actor, AuditAction, AuditEntry};
 use crate::service::sessions::{self, ClientActor, ProviderActor};
 use crate::service::throttle::Action;
 use crate::state::AppState;
+use access::audit::{self, Actor, AuditAction, AuditEntry};
 use chrono::{DateTime, Utc};
 use entity::provider;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};

@@ -72,7 +72,6 @@ pub async fn set_by_provider(
     super::clients::reload(&state.db, client.id).await
 }
 
-
 /// Clients sharing one sign-in address (one per practice) whose passwords are tried.
 const MAX_PRACTICES_PER_ADDRESS: u64 = 5;
 

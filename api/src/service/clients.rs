@@ -2,10 +2,10 @@
 //! caller's organization, so another practice's client looks like a missing one.
 use crate::domain::{ClientCursor, EmailAddress, PersonName};
 use crate::error::{AppError, unique_violation_as};
-use access::audit::{self, Actor, AuditAction, AuditEntry};
-use access::outbox::{self, Outgoing};
 use crate::service::sessions::ProviderActor;
 use crate::state::AppState;
+use access::audit::{self, Actor, AuditAction, AuditEntry};
+use access::outbox::{self, Outgoing};
 use entity::{client, email_delivery};
 use sea_orm::sea_query::{Condition, LikeExpr};
 use sea_orm::{

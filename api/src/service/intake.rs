@@ -2,9 +2,9 @@
 //! Answers are health information: stored, shown to the practice, never emailed or logged.
 use crate::domain::InvalidInput;
 use crate::error::AppError;
-use access::audit::{self, Actor, AuditAction, AuditEntry};
 use crate::service::sessions::{ClientActor, ProviderActor};
 use crate::state::AppState;
+use access::audit::{self, Actor, AuditAction, AuditEntry};
 use entity::{client, intake_assignment, intake_form};
 use sea_orm::sea_query::Expr;
 use sea_orm::{

@@ -159,9 +159,7 @@ async fn use_link(
         access::intake_check::schedule(&txn, c.id, now, delay).await?;
     }
     txn.commit().await?;
-    if first_activation
-        && let Err(e) = state.queue.schedule_intake_check(c.id, delay).await
-    {
+    if first_activation && let Err(e) = state.queue.schedule_intake_check(c.id, delay).await {
         tracing::warn!(error = %e, "intake check not scheduled; the sweeper will run it");
     }
     let client = super::clients::reload(&state.db, c.id).await?;

@@ -2,10 +2,10 @@
 //! says that a message is waiting, with a link to sign in.
 use crate::domain::InvalidInput;
 use crate::error::AppError;
-use access::audit::{self, Actor, AuditAction, AuditEntry};
-use access::outbox::{self, Outgoing};
 use crate::service::sessions::ProviderActor;
 use crate::state::AppState;
+use access::audit::{self, Actor, AuditAction, AuditEntry};
+use access::outbox::{self, Outgoing};
 use entity::email_delivery::EmailKind;
 use entity::{client, email_delivery, message};
 use sea_orm::{

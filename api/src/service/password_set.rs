@@ -49,7 +49,10 @@ pub async fn record(
     }
     client::Entity::update_many()
         .col_expr(client::Column::PasswordHash, Expr::value(set.hash))
-        .col_expr(client::Column::MustChangePassword, Expr::value(set.must_change))
+        .col_expr(
+            client::Column::MustChangePassword,
+            Expr::value(set.must_change),
+        )
         .filter(client::Column::Id.eq(client_id))
         .exec(conn)
         .await?;

@@ -6,7 +6,6 @@ mod graphiql;
 mod graphql_endpoint;
 mod health;
 
-
 /// Installs the metrics recorder before the first request records anything.
 pub fn health_recorder() {
     let _ = health::prometheus();

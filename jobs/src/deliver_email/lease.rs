@@ -69,7 +69,10 @@ impl Deliverer {
 impl Deliverer {
     /// Whether this worker still holds its claim on `claimed` (the row is `sending`
     /// under the attempt it counted); extends the lease when it does.
-    pub(super) async fn still_holding(&self, claimed: &email_delivery::Model) -> Result<bool, DbErr> {
+    pub(super) async fn still_holding(
+        &self,
+        claimed: &email_delivery::Model,
+    ) -> Result<bool, DbErr> {
         let length = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
         let held = email_delivery::Entity::update_many()
             .col_expr(

@@ -80,7 +80,9 @@ impl Deliverer {
     /// Everything after the claim: link, rendering, the SMTP hand-off, the outcome.
     async fn send_claimed(&self, delivery: email_delivery::Model) -> Result<Outcome, DbErr> {
         let Some((client, practice)) = self.recipient(delivery.client_id).await? else {
-            return self.finish(&delivery, DeliveryStatus::Superseded, None).await;
+            return self
+                .finish(&delivery, DeliveryStatus::Superseded, None)
+                .await;
         };
         let token = match delivery.link_kind {
             None => None,
@@ -101,7 +103,9 @@ impl Deliverer {
         };
         if delivery.kind == EmailKind::IntakeReminder && forms.is_empty() {
             // Completed since the reminder was queued: nothing to remind of.
-            return self.finish(&delivery, DeliveryStatus::Superseded, None).await;
+            return self
+                .finish(&delivery, DeliveryStatus::Superseded, None)
+                .await;
         }
         let content = match (delivery.kind, link.as_deref()) {
             (EmailKind::Welcome, Some(link)) => EmailContent::Welcome { link },
@@ -175,7 +179,10 @@ impl Deliverer {
                     .add(email_delivery::Column::ClaimedUntil.lt(now)),
             );
         let claimed = email_delivery::Entity::update_many()
-            .col_expr(email_delivery::Column::Status, Expr::value(DeliveryStatus::Sending))
+            .col_expr(
+                email_delivery::Column::Status,
+                Expr::value(DeliveryStatus::Sending),
+            )
             .col_expr(
                 email_delivery::Column::Attempts,
                 Expr::col(email_delivery::Column::Attempts).add(1),

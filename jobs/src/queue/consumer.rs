@@ -85,7 +85,8 @@ pub async fn consume<H: Handlers>(
             let name = unique_name("embedded");
             let emails = async move { run_consumer!(name, d, h, deliver::<H>, s) };
             let name = unique_name("embedded-intake");
-            let checks = async move { run_consumer!(name, intake, handlers, check_intake::<H>, stop) };
+            let checks =
+                async move { run_consumer!(name, intake, handlers, check_intake::<H>, stop) };
             let (emails, checks) = tokio::join!(emails, checks);
             if let Err(e) = emails.and(checks) {
                 tracing::error!(error = %e, "embedded worker stopped");
@@ -106,7 +107,13 @@ pub async fn consume<H: Handlers>(
                 async move {
                     log.observe(promote_due(&storage).await);
                     let backend = storage.poll_with_interval(POLL);
-                    run_consumer!(format!("{name}-intake"), backend, h, check_intake::<H>, stop)
+                    run_consumer!(
+                        format!("{name}-intake"),
+                        backend,
+                        h,
+                        check_intake::<H>,
+                        stop
+                    )
                 }
             });
             tokio::join!(emails, checks);

@@ -82,10 +82,9 @@ pub enum WorkerBackend {
 /// Queues on Redis under `prefix`; `conn` may be lazy (the API starts while Redis
 /// is down).
 pub fn redis(conn: ::redis::aio::ConnectionManager, prefix: &str) -> (JobQueue, WorkerBackend) {
-    let deliver = RedisStorage::new(conn.clone())
-        .with_config(redis::config(prefix, "deliver_email"));
-    let intake =
-        RedisStorage::new(conn).with_config(redis::config(prefix, "check_intake_forms"));
+    let deliver =
+        RedisStorage::new(conn.clone()).with_config(redis::config(prefix, "deliver_email"));
+    let intake = RedisStorage::new(conn).with_config(redis::config(prefix, "check_intake_forms"));
     (
         JobQueue::Redis {
             deliver: Box::new(deliver.clone()),

@@ -75,7 +75,10 @@ return scan[1]
 
 /// Removes jobs finished more than `keep` ago from Redis: apalis-redis 1.0 keeps
 /// every job's data otherwise, and the outbox already holds the history.
-pub async fn vacuum(storage: &RedisStorage<super::DeliverEmail>, keep: Duration) -> Result<usize, QueueError> {
+pub async fn vacuum(
+    storage: &RedisStorage<super::DeliverEmail>,
+    keep: Duration,
+) -> Result<usize, QueueError> {
     use apalis_core::backend::Vacuum;
     let mut storage = storage.clone();
     let removed = storage

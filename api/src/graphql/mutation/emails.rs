@@ -8,10 +8,10 @@ use crate::graphql::types::{
     Client, EmailDelivery, ResendWelcomeEmailPayload, SetClientPasswordInput,
     SetClientPasswordPayload, UpdateClientEmailInput, UpdateClientEmailPayload,
 };
-use access::audit::Actor;
 use crate::service::client_email::{self, EmailChange};
 use crate::service::sessions::ProviderActor;
 use crate::service::{client_accounts, clients, resend};
+use access::audit::Actor;
 use async_graphql::{Context, ID, Object};
 use entity::client;
 

@@ -41,7 +41,9 @@ impl ClientQuery {
     }
 
     /// The practice's clients by last then first name; `search` matches names and email.
-    #[graphql(complexity = "first.map_or(DEFAULT_PAGE, |n| n.clamp(0, MAX_PAGE as i32) as u64) as usize * child_complexity + 1")]
+    #[graphql(
+        complexity = "first.map_or(DEFAULT_PAGE, |n| n.clamp(0, MAX_PAGE as i32) as u64) as usize * child_complexity + 1"
+    )]
     async fn clients(
         &self,
         ctx: &Context<'_>,

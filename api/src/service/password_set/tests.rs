@@ -54,10 +54,17 @@ async fn session_revoked(db: &DatabaseConnection, id: Uuid) -> bool {
 }
 
 async fn session_id(db: &DatabaseConnection, c: &client::Model) -> Uuid {
-    let (token, _) = sessions::create(db, Subject::Client(c.id), Duration::from_secs(60), Utc::now())
+    let (token, _) = sessions::create(
+        db,
+        Subject::Client(c.id),
+        Duration::from_secs(60),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let found = sessions::resolve(db, token.expose(), Utc::now())
         .await
         .unwrap();
-    let found = sessions::resolve(db, token.expose(), Utc::now()).await.unwrap();
     match found {
         sessions::Viewer::Client(actor) => actor.session_id,
         other => panic!("{other:?}"),
@@ -70,7 +77,9 @@ async fn a_password_set_ends_links_queued_link_emails_and_other_sessions() {
     let c = testing::client(&db).await;
     let link = live_link(&db, &c).await;
     let email = Outgoing::link_for(&c, "jane@example.com");
-    let queued = outbox::enqueue(&db, c.id, email, 0, Utc::now()).await.unwrap();
+    let queued = outbox::enqueue(&db, c.id, email, 0, Utc::now())
+        .await
+        .unwrap();
     let (kept, other) = (session_id(&db, &c).await, session_id(&db, &c).await);
 
     let set = PasswordSet {
@@ -83,13 +92,25 @@ async fn a_password_set_ends_links_queued_link_emails_and_other_sessions() {
     };
     record(&db, set, Utc::now()).await.unwrap();
 
-    let link = account_link::Entity::find_by_id(link.id).one(&db).await.unwrap().unwrap();
+    let link = account_link::Entity::find_by_id(link.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(link.revoked_reason, Some(RevokedReason::PasswordSet));
-    let queued = email_delivery::Entity::find_by_id(queued.id).one(&db).await.unwrap().unwrap();
+    let queued = email_delivery::Entity::find_by_id(queued.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(queued.status, DeliveryStatus::Superseded);
     assert!(!session_revoked(&db, kept).await);
     assert!(session_revoked(&db, other).await);
-    let stored = client::Entity::find_by_id(c.id).one(&db).await.unwrap().unwrap();
+    let stored = client::Entity::find_by_id(c.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.password_hash.as_deref(), Some("$argon2id$new"));
     assert!(stored.must_change_password);
     assert!(stored.activated_at.is_none(), "only a link activates");
@@ -116,9 +137,17 @@ async fn a_password_set_through_a_link_uses_it_up_and_activates_the_client() {
     let again = record(&db, through(&c), Utc::now()).await;
 
     assert!(matches!(again, Err(AppError::Link(LinkProblem::Used))));
-    let used = account_link::Entity::find_by_id(link.id).one(&db).await.unwrap().unwrap();
+    let used = account_link::Entity::find_by_id(link.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(used.used_at.is_some());
     assert!(used.revoked_at.is_none(), "used, not revoked");
-    let stored = client::Entity::find_by_id(c.id).one(&db).await.unwrap().unwrap();
+    let stored = client::Entity::find_by_id(c.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(stored.activated_at.is_some());
 }

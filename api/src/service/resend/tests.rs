@@ -44,7 +44,9 @@ async fn the_sixth_link_email_in_a_window_is_refused_and_only_the_newest_stays_q
             .unwrap();
     }
 
-    let sixth = send.resend_link(client.clone(), Actor::System, None, now).await;
+    let sixth = send
+        .resend_link(client.clone(), Actor::System, None, now)
+        .await;
 
     assert!(matches!(sixth, Err(AppError::RateLimited { .. })));
     let deliveries = email_delivery::Entity::find().all(&db).await.unwrap();
@@ -57,7 +59,10 @@ async fn the_sixth_link_email_in_a_window_is_refused_and_only_the_newest_stays_q
     assert_eq!(queued[0].kind, EmailKind::Welcome);
     let actions = actions(&db, &client).await;
     assert_eq!(
-        actions.iter().filter(|a| **a == AuditAction::InviteResent).count(),
+        actions
+            .iter()
+            .filter(|a| **a == AuditAction::InviteResent)
+            .count(),
         5
     );
     assert_eq!(actions.last(), Some(&AuditAction::RateLimited));
@@ -74,7 +79,9 @@ async fn a_resend_that_fails_gives_its_slot_back() {
         limiter: &limiter,
     };
 
-    let refused = send.resend_link(gone.clone(), Actor::System, None, Utc::now()).await;
+    let refused = send
+        .resend_link(gone.clone(), Actor::System, None, Utc::now())
+        .await;
 
     assert!(matches!(refused, Err(AppError::NotFound(_))));
     let quota = limiter.quota(gone.id, Utc::now()).await.unwrap();
@@ -98,5 +105,8 @@ async fn an_active_client_is_sent_a_password_reset_and_the_trail_says_so() {
         .unwrap();
 
     assert_eq!(resent.delivery.kind, EmailKind::PasswordReset);
-    assert_eq!(actions(&db, &active).await, [AuditAction::PasswordResetSent]);
+    assert_eq!(
+        actions(&db, &active).await,
+        [AuditAction::PasswordResetSent]
+    );
 }

@@ -17,8 +17,8 @@ pub use rules::Action;
 pub use store::{Bump, CounterStore, InProcessCounters, RedisCounters};
 
 use crate::error::AppError;
-use chrono::{DateTime, TimeZone, Utc};
 use access::clock::SharedClock;
+use chrono::{DateTime, TimeZone, Utc};
 use rules::{Counter, Counts, Scope};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;

@@ -32,7 +32,10 @@ async fn a_stranger_slows_only_their_own_guesses_and_not_for_long() {
     }
     let refused = fail(&t, "10.0.0.9", "ann@example.com").await.unwrap_err();
     let message = refused.to_string();
-    assert!(message.starts_with("Too many sign-in attempts"), "{message}");
+    assert!(
+        message.starts_with("Too many sign-in attempts"),
+        "{message}"
+    );
     let AppError::RateLimited {
         retry_after_seconds,
         ..

@@ -1,5 +1,6 @@
 //! A migrated SQLite database in memory and a client in it, for unit tests of rules.
 use chrono::Utc;
+use entity::account_link::{self, LinkKind};
 use entity::{client, organization};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, Set};
@@ -45,4 +46,28 @@ pub async fn client(db: &DatabaseConnection) -> client::Model {
     .insert(db)
     .await
     .expect("client")
+}
+
+/// A live invite link of `client_id`, minted for `delivery_id` when given.
+pub async fn live_link(
+    db: &DatabaseConnection,
+    client_id: Uuid,
+    delivery_id: Option<Uuid>,
+) -> account_link::Model {
+    account_link::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_id: Set(client_id),
+        kind: Set(LinkKind::Invite),
+        token_hash: Set(Uuid::new_v4().simple().to_string()),
+        sent_to_email: Set("jane@example.com".into()),
+        created_at: Set(Utc::now()),
+        expires_at: Set(None),
+        used_at: Set(None),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        delivery_id: Set(delivery_id),
+    }
+    .insert(db)
+    .await
+    .expect("link")
 }

@@ -67,7 +67,19 @@ async fn an_invited_client_activates_from_the_email_and_signs_in(backend: Backen
         .await;
     assert_eq!(me["data"]["me"]["firstName"], "Jane");
 
-    assert_eq!(app.link_status(&token).await["state"], "USED");
+    // A used link tells nothing about whose it was (issue 11.10).
+    let used = app.link_status(&token).await;
+    assert_eq!(used["state"], "USED");
+    for field in ["kind", "firstName", "practiceName", "expiresAt"] {
+        assert_eq!(used[field], serde_json::Value::Null, "{field}: {used}");
+    }
+    let page = reqwest::get(format!("{}/account/setup?token={token}", app.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Jane") && !page.contains("Harbor"), "{page}");
     let again = app.complete_link(&token, CLIENT_PASSWORD).await;
     assert_eq!(error_code(&again), Some("LINK_USED"));
 

@@ -2,7 +2,7 @@ use super::{Cause, Invalidated, invalidate, mint_allowed, revoke_live_links};
 use crate::outbox::{self, Outgoing};
 use crate::testing;
 use chrono::{Duration, Utc};
-use entity::account_link::{self, LinkKind, RevokedReason};
+use entity::account_link::{self, RevokedReason};
 use entity::email_delivery::{self, DeliveryStatus, EmailKind};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use uuid::Uuid;
@@ -12,22 +12,7 @@ async fn link(
     client_id: Uuid,
     delivery_id: Option<Uuid>,
 ) -> account_link::Model {
-    account_link::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        client_id: Set(client_id),
-        kind: Set(LinkKind::Invite),
-        token_hash: Set(Uuid::new_v4().simple().to_string()),
-        sent_to_email: Set("jane@example.com".into()),
-        created_at: Set(Utc::now()),
-        expires_at: Set(None),
-        used_at: Set(None),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-        delivery_id: Set(delivery_id),
-    }
-    .insert(db)
-    .await
-    .unwrap()
+    testing::live_link(db, client_id, delivery_id).await
 }
 
 async fn reload_link(db: &DatabaseConnection, id: Uuid) -> account_link::Model {

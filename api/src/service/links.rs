@@ -9,6 +9,7 @@ use crate::state::AppState;
 use access::audit::{self, Actor, AuditAction, AuditEntry};
 use access::intake_forms::{self, Assigned};
 use chrono::{DateTime, Utc};
+use entity::account_link::LinkKind;
 use entity::{account_link, client, organization};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use secrecy::SecretString;
@@ -20,6 +21,70 @@ pub struct FoundLink {
     pub practice: organization::Model,
     /// `None` while the link can be used.
     pub problem: Option<LinkProblem>,
+}
+
+/// Where a presented link stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Valid,
+    Expired,
+    Used,
+    Superseded,
+    Invalid,
+}
+
+impl LinkState {
+    /// The name pages and the API show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "VALID",
+            Self::Expired => "EXPIRED",
+            Self::Used => "USED",
+            Self::Superseded => "SUPERSEDED",
+            Self::Invalid => "INVALID",
+        }
+    }
+}
+
+/// What a presented link may tell whoever holds it: its state always; whose it is
+/// (first name, practice, kind) only while it works, because a used, replaced or
+/// expired link may sit in an inbox someone else reads now.
+#[derive(Debug, Clone)]
+pub struct LinkView {
+    pub state: LinkState,
+    pub kind: Option<LinkKind>,
+    pub first_name: Option<String>,
+    pub practice: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl LinkView {
+    /// The view of a lookup's result.
+    pub fn of(found: Option<FoundLink>) -> Self {
+        let state = match found.as_ref().map(|f| f.problem) {
+            None | Some(Some(LinkProblem::Invalid)) => LinkState::Invalid,
+            Some(None) => LinkState::Valid,
+            Some(Some(LinkProblem::Expired)) => LinkState::Expired,
+            Some(Some(LinkProblem::Used)) => LinkState::Used,
+            Some(Some(LinkProblem::Superseded)) => LinkState::Superseded,
+        };
+        match found.filter(|_| state == LinkState::Valid) {
+            Some(f) => Self {
+                state,
+                kind: Some(f.link.kind),
+                first_name: Some(f.client.first_name),
+                practice: Some(f.practice.name),
+                expires_at: f.link.expires_at,
+            },
+            None => Self {
+                state,
+                kind: None,
+                first_name: None,
+                practice: None,
+                expires_at: None,
+            },
+        }
+    }
 }
 
 /// Why `link` cannot be used at `now`, if it cannot.

@@ -1,7 +1,6 @@
-use crate::error::LinkProblem;
 use crate::graphql::context::{ip, state};
 use crate::graphql::error::IntoGraphql;
-use crate::graphql::types::{AccountLinkState, AccountLinkStatus};
+use crate::graphql::types::AccountLinkStatus;
 use crate::service::links;
 use async_graphql::{Context, Object};
 
@@ -21,28 +20,13 @@ impl LinkQuery {
         let found = links::look_up(state, &token, ip(ctx).as_deref())
             .await
             .gql()?;
-        let Some(found) = found else {
-            return Ok(AccountLinkStatus {
-                state: AccountLinkState::Invalid,
-                kind: None,
-                first_name: None,
-                practice_name: None,
-                expires_at: None,
-            });
-        };
-        let link_state = match found.problem {
-            None => AccountLinkState::Valid,
-            Some(LinkProblem::Expired) => AccountLinkState::Expired,
-            Some(LinkProblem::Used) => AccountLinkState::Used,
-            Some(LinkProblem::Superseded) => AccountLinkState::Superseded,
-            Some(LinkProblem::Invalid) => AccountLinkState::Invalid,
-        };
+        let view = links::LinkView::of(found);
         Ok(AccountLinkStatus {
-            state: link_state,
-            kind: Some(found.link.kind.into()),
-            first_name: Some(found.client.first_name),
-            practice_name: Some(found.practice.name),
-            expires_at: found.link.expires_at,
+            state: view.state.into(),
+            kind: view.kind.map(Into::into),
+            first_name: view.first_name,
+            practice_name: view.practice,
+            expires_at: view.expires_at,
         })
     }
 }

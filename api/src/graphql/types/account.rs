@@ -76,6 +76,19 @@ pub enum AccountLinkState {
     Invalid,
 }
 
+impl From<crate::service::links::LinkState> for AccountLinkState {
+    fn from(state: crate::service::links::LinkState) -> Self {
+        use crate::service::links::LinkState;
+        match state {
+            LinkState::Valid => Self::Valid,
+            LinkState::Expired => Self::Expired,
+            LinkState::Used => Self::Used,
+            LinkState::Superseded => Self::Superseded,
+            LinkState::Invalid => Self::Invalid,
+        }
+    }
+}
+
 /// A link's state, for the page the email opens. Reading it never uses it up.
 #[derive(SimpleObject)]
 pub struct AccountLinkStatus {

@@ -6,30 +6,15 @@ use access::audit::{Actor, AuditAction, AuditEntry};
 use access::outbox::{self, Outgoing};
 use access::testing;
 use chrono::Utc;
-use entity::account_link::{self, LinkKind, RevokedReason};
+use entity::account_link::{self, RevokedReason};
 use entity::email_delivery::{self, DeliveryStatus};
 use entity::{audit_event, client, session};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{DatabaseConnection, EntityTrait};
 use std::time::Duration;
 use uuid::Uuid;
 
 async fn live_link(db: &DatabaseConnection, c: &client::Model) -> account_link::Model {
-    account_link::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        client_id: Set(c.id),
-        kind: Set(LinkKind::Invite),
-        token_hash: Set(Uuid::new_v4().simple().to_string()),
-        sent_to_email: Set("jane@example.com".into()),
-        created_at: Set(Utc::now()),
-        expires_at: Set(None),
-        used_at: Set(None),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-        delivery_id: Set(None),
-    }
-    .insert(db)
-    .await
-    .unwrap()
+    testing::live_link(db, c.id, None).await
 }
 
 fn audit(c: &client::Model, action: AuditAction) -> AuditEntry {

@@ -5,7 +5,7 @@ mod csrf;
 mod render;
 
 use super::WebState;
-use crate::error::{AppError, LinkProblem};
+use crate::error::AppError;
 use crate::service::throttle::Action;
 use crate::service::{links, resend};
 use entity::account_link::LinkKind;
@@ -58,16 +58,6 @@ struct ForgotForm {
     csrf: String,
 }
 
-fn state_name(problem: Option<LinkProblem>) -> &'static str {
-    match problem {
-        None => "VALID",
-        Some(LinkProblem::Expired) => "EXPIRED",
-        Some(LinkProblem::Used) => "USED",
-        Some(LinkProblem::Superseded) => "SUPERSEDED",
-        Some(LinkProblem::Invalid) => "INVALID",
-    }
-}
-
 fn secure(web: &WebState) -> bool {
     web.app.settings.public_url.starts_with("https://")
 }
@@ -84,19 +74,13 @@ async fn show_setup(
         Err(e) => return error_page(e),
     };
     let csrf = csrf::new_token();
-    let (state, first_name, practice, kind) = match &found {
-        None => ("INVALID", None, None, None),
-        Some(f) => (
-            state_name(f.problem),
-            Some(f.client.first_name.clone()),
-            Some(f.practice.name.clone()),
-            Some(if f.link.kind == LinkKind::Invite {
-                "INVITE"
-            } else {
-                "PASSWORD_RESET"
-            }),
-        ),
-    };
+    let view = links::LinkView::of(found);
+    let (first_name, practice) = (view.first_name, view.practice);
+    let state = view.state.as_str();
+    let kind = view.kind.map(|k| match k {
+        LinkKind::Invite => "INVITE",
+        LinkKind::PasswordReset => "PASSWORD_RESET",
+    });
     let status = match state {
         "VALID" if error.is_some() => StatusCode::UNPROCESSABLE_ENTITY,
         "VALID" => StatusCode::OK,

@@ -1,5 +1,5 @@
 //! `kill -9` of a `portal worker` process with 200 deliveries queued.
-use super::support::{start_worker, tally};
+use super::support::{dead_links, start_worker, tally};
 use super::{addresses, invite_all, wait_settled};
 use portal_tests::{Backend, Queue, spawn_mail_app_with};
 use std::time::{Duration, Instant};
@@ -44,12 +44,14 @@ async fn a_worker_killed_mid_run_loses_nothing_and_duplicates_at_most_what_it_he
         second.log()
     );
     let result = tally(&sink, &to);
+    let dead = dead_links(&api.state.db, &sink).await;
     println!(
-        "kill -9: lost {}, duplicated {} (killed after {at_kill} of 200 sent; all sent {:.1}s after the kill)",
+        "kill -9: lost {}, duplicated {}, dead links {dead} (killed after {at_kill} of 200 sent; all sent {:.1}s after the kill)",
         result.lost,
         result.duplicated,
         recovery.as_secs_f64()
     );
+    assert_eq!(dead, 0, "a retry never kills a link an earlier attempt sent");
     assert_eq!(result.lost, 0, "every recipient got the email");
     assert!(
         result.duplicated <= IN_FLIGHT,

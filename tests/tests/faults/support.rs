@@ -209,3 +209,28 @@ pub fn tally(sink: &SmtpSink, addresses: &[String]) -> Tally {
     }
     tally
 }
+
+/// Emails in `sink` whose link no longer works although nobody used it: a
+/// duplicate's first copy must never carry a dead link.
+pub async fn dead_links(db: &sea_orm::DatabaseConnection, sink: &SmtpSink) -> usize {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let mut dead = 0;
+    for message in sink.messages() {
+        let Some(token) = message.token() else {
+            continue;
+        };
+        let hash = access::token::LinkToken::from_presented(&token)
+            .expect("a link token")
+            .hash();
+        let link = entity::account_link::Entity::find()
+            .filter(entity::account_link::Column::TokenHash.eq(hash))
+            .one(db)
+            .await
+            .expect("link lookup")
+            .expect("every emailed link is recorded");
+        if link.revoked_at.is_some() && link.used_at.is_none() {
+            dead += 1;
+        }
+    }
+    dead
+}

@@ -4,7 +4,7 @@ use crate::audit::AuditAction;
 use chrono::{DateTime, Utc};
 use entity::account_link::LinkKind;
 use entity::client;
-use entity::email_delivery::{self, DeliveryStatus, EmailKind};
+use entity::email_delivery::{self, Cap, DeliveryStatus, EmailKind};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 use uuid::Uuid;
 
@@ -14,6 +14,8 @@ pub struct Outgoing {
     pub kind: EmailKind,
     pub to: String,
     pub link_kind: Option<LinkKind>,
+    /// The resend cap it counts against, if any (R5).
+    pub counted_in: Option<Cap>,
 }
 
 impl Outgoing {
@@ -23,6 +25,7 @@ impl Outgoing {
             kind,
             to: to.into(),
             link_kind: None,
+            counted_in: None,
         }
     }
 
@@ -37,6 +40,15 @@ impl Outgoing {
             kind,
             to: to.into(),
             link_kind: Some(link_kind),
+            counted_in: None,
+        }
+    }
+
+    /// The same email, recorded as counted against `cap`.
+    pub fn counted_in(self, cap: Cap) -> Self {
+        Self {
+            counted_in: Some(cap),
+            ..self
         }
     }
 
@@ -74,6 +86,7 @@ pub async fn enqueue(
         created_at: Set(now),
         updated_at: Set(now),
         sent_at: Set(None),
+        counted_in: Set(email.counted_in),
     }
     .insert(conn)
     .await

@@ -18,7 +18,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub passwords: Passwords,
     pub clock: SharedClock,
+    /// R5: the cap on link emails providers send.
     pub limiter: Arc<dyn ResendLimiter>,
+    /// R5: the separate cap on self-service password resets.
+    pub reset_limiter: Arc<dyn ResendLimiter>,
     /// Abuse limits on sign-in, links and password resets.
     pub throttle: Throttle,
     pub queue: JobQueue,

@@ -7,7 +7,7 @@ use access::audit::Actor;
 use access::outbox::Outgoing;
 use anyhow::Result;
 use portal_api::service::resend::queue_link_email;
-use portal_api::service::resend_cap::{ResendLimiter, Window};
+use portal_api::service::resend_cap::{OutboxHistory, ResendLimiter, Window};
 use portal_api::service::resend_cap_redis::RedisLimiter;
 use sea_orm::{ConnectOptions, Database, EntityTrait, TransactionTrait};
 use serde_json::json;
@@ -71,7 +71,11 @@ pub async fn floor(
         length: Duration::from_secs(86_400),
     };
     let prefix = format!("bench-floor:{}", uuid::Uuid::new_v4().simple());
-    let limiter = Arc::new(RedisLimiter::new(conn, window, &prefix));
+    let history = Arc::new(OutboxHistory {
+        db: db.clone(),
+        cap: entity::email_delivery::Cap::Provider,
+    });
+    let limiter = Arc::new(RedisLimiter::new(conn, window, &prefix, "resend", history));
     let targets = targets(practices);
     let stride = targets.len() / concurrency.max(1);
     let stats = load::closed_loop(concurrency, duration, move |task, i| {

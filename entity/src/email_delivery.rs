@@ -27,6 +27,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// The resend cap this link email counted against (R5), if any: the durable
+    /// record a lost window is rebuilt from.
+    pub counted_in: Option<Cap>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -90,4 +93,17 @@ pub enum DeliveryStatus {
     /// Not sent: a newer change made it stale (R4).
     #[sea_orm(string_value = "superseded")]
     Superseded,
+}
+
+/// The two resend caps (R5): what providers send, and what clients ask for
+/// themselves; one never uses up the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Cap {
+    /// `resendWelcomeEmail`, `updateClientEmail` with `resendInvite`.
+    #[sea_orm(string_value = "provider")]
+    Provider,
+    /// `requestPasswordReset`.
+    #[sea_orm(string_value = "self_service")]
+    SelfService,
 }

@@ -16,6 +16,7 @@ mod m20261125_000010_create_intake_assignment;
 mod m20261125_000011_create_intake_check;
 mod m20261125_000012_create_message;
 mod m20261130_000013_add_account_link_delivery;
+mod m20261130_000014_add_email_delivery_counted_in;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000011_create_intake_check::Migration),
             Box::new(m20261125_000012_create_message::Migration),
             Box::new(m20261130_000013_add_account_link_delivery::Migration),
+            Box::new(m20261130_000014_add_email_delivery_counted_in::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 in_both_modes!(
     five_resends_pass_and_the_sixth_is_refused_until_a_slot_frees,
     a_resend_needs_an_email_and_a_client_of_ones_own_practice,
+    self_service_resets_have_their_own_cap_and_never_use_up_the_providers,
 );
 
 async fn a_resend_needs_an_email_and_a_client_of_ones_own_practice(backend: Backend, queue: Queue) {
@@ -223,4 +224,102 @@ async fn without_redis_a_resend_is_refused_and_nothing_is_written() {
     let view = app.client_view(&provider.token, &client_id).await;
     assert_eq!(view["resendQuota"], serde_json::Value::Null);
     assert_eq!(view["email"], "jane@example.com");
+}
+
+/// Link emails of the client counted against `cap`.
+async fn counted(app: &portal_tests::TestApp, client_id: &str, cap: email_delivery::Cap) -> u64 {
+    email_delivery::Entity::find()
+        .filter(email_delivery::Column::ClientId.eq(Uuid::parse_str(client_id).unwrap()))
+        .filter(email_delivery::Column::CountedIn.eq(cap))
+        .count(&app.state.db)
+        .await
+        .unwrap()
+}
+
+async fn self_service_resets_have_their_own_cap_and_never_use_up_the_providers(
+    backend: Backend,
+    queue: Queue,
+) {
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let client_id = app
+        .invite_client(&provider.token, "Jane", "jane@example.com")
+        .await;
+
+    // A stranger asks four times; the self-service cap (3 a day) lets three through.
+    for _ in 0..4 {
+        let body = app
+            .graphql(
+                "mutation { requestPasswordReset(email: \"jane@example.com\") }",
+                json!({}),
+                None,
+            )
+            .await;
+        assert_eq!(body["data"]["requestPasswordReset"], true, "{body}");
+    }
+    // The requests are answered first and handled after; wait for all four.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let refused = app
+            .audit_actions(&client_id)
+            .await
+            .iter()
+            .any(|a| a == "email.rate_limited");
+        let sent = counted(&app, &client_id, email_delivery::Cap::SelfService).await;
+        if refused && sent == 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "expected 3 resets and 1 refusal, saw {sent} resets, refused: {refused}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // The provider's quota is untouched.
+    let view = app.client_view(&provider.token, &client_id).await;
+    assert_eq!(view["resendQuota"]["remaining"], 5, "{view}");
+    let body = app.resend(&provider.token, &client_id).await;
+    assert_eq!(
+        body["data"]["resendWelcomeEmail"]["resendsRemaining"], 4,
+        "{body}"
+    );
+    assert_eq!(
+        counted(&app, &client_id, email_delivery::Cap::Provider).await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_redis_lost_is_rebuilt_from_the_record_before_deciding() {
+    let app = spawn_mail_app(Backend::Postgres, Queue::Redis, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let client_id = app
+        .invite_client(&provider.token, "Jane", "jane@example.com")
+        .await;
+    for _ in 0..5 {
+        let body = app.resend(&provider.token, &client_id).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+
+    // Redis restarts empty: the client's window is gone.
+    let prefix = &app.state.settings.email.redis_key_prefix;
+    let key = format!("{prefix}:resend:{client_id}");
+    let redis = redis::Client::open(portal_tests::redis_url()).unwrap();
+    let mut conn = redis.get_multiplexed_async_connection().await.unwrap();
+    let removed: i64 = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1, "the window lived at {key}");
+
+    let view = app.client_view(&provider.token, &client_id).await;
+    assert_eq!(view["resendQuota"]["remaining"], 0, "{view}");
+    let refused = app.resend(&provider.token, &client_id).await;
+    assert_eq!(error_code(&refused), Some("RATE_LIMITED"), "{refused}");
+    assert_eq!(
+        counted(&app, &client_id, email_delivery::Cap::Provider).await,
+        5
+    );
 }

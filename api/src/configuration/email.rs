@@ -13,6 +13,9 @@ pub struct EmailSettings {
     pub reset_link_ttl: Duration,
     pub resend_limit: u32,
     pub resend_window: Duration,
+    /// Self-service password reset emails per client per window (R5), counted
+    /// apart from what providers send.
+    pub self_reset_limit: u32,
     pub max_attempts: i32,
     pub retry_base: Duration,
     /// How long a queued email may sit untouched before the sweeper pushes it again.
@@ -61,6 +64,8 @@ impl EmailSettings {
             resend_limit: u32::try_from(number("RESEND_LIMIT", 5)?)
                 .map_err(|_| err("RESEND_LIMIT", "is too large"))?,
             resend_window: Duration::from_secs(number("RESEND_WINDOW_SECS", 86_400)?),
+            self_reset_limit: u32::try_from(number("SELF_RESET_LIMIT", 3)?)
+                .map_err(|_| err("SELF_RESET_LIMIT", "is too large"))?,
             max_attempts: i32::try_from(number("EMAIL_MAX_ATTEMPTS", 8)?)
                 .map_err(|_| err("EMAIL_MAX_ATTEMPTS", "is too large"))?,
             retry_base: Duration::from_millis(number("EMAIL_RETRY_BASE_MS", 2000)?),

@@ -55,11 +55,12 @@ pub async fn update_email(
         });
     }
     let who = Actor::Provider(actor.provider_id);
-    let send = CountedSend::of(state);
+    let send = CountedSend::by_provider(state);
     let slot = match change.resend_invite {
         true => Some(send.take_slot(&client, who, ip.clone(), now).await?),
         false => None,
     };
+    let link_email = send.link_email(&client, change.email.as_str());
     let write = async move |txn: &DatabaseTransaction| {
         let notice = match unchanged {
             true => None,
@@ -67,8 +68,7 @@ pub async fn update_email(
         };
         let mut delivery = None;
         if change.resend_invite {
-            let email = Outgoing::link_for(&client, change.email.as_str());
-            delivery = Some(queue_link_email(txn, &client, email, who, ip, now).await?);
+            delivery = Some(queue_link_email(txn, &client, link_email, who, ip, now).await?);
         }
         let client = super::clients::reload(txn, client.id).await?;
         Ok::<_, AppError>((client, delivery, notice))

@@ -9,6 +9,7 @@ use access::audit::{self, Actor, AuditAction, AuditEntry};
 use access::invalidation::{self, Cause};
 use access::outbox::{self, Outgoing};
 use chrono::{DateTime, Utc};
+use entity::email_delivery::Cap;
 use entity::{client, email_delivery};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
@@ -27,15 +28,31 @@ pub struct Resent {
 pub struct CountedSend<'a> {
     pub db: &'a DatabaseConnection,
     pub limiter: &'a dyn ResendLimiter,
+    pub cap: Cap,
 }
 
 impl<'a> CountedSend<'a> {
-    /// The parts of the application state a counted send uses.
-    pub fn of(state: &'a AppState) -> Self {
+    /// Link emails a provider sends, under the providers' cap.
+    pub fn by_provider(state: &'a AppState) -> Self {
         Self {
             db: &state.db,
             limiter: state.limiter.as_ref(),
+            cap: Cap::Provider,
         }
+    }
+
+    /// Password resets a client asks for, under their own cap: never the providers'.
+    pub fn self_service(state: &'a AppState) -> Self {
+        Self {
+            db: &state.db,
+            limiter: state.reset_limiter.as_ref(),
+            cap: Cap::SelfService,
+        }
+    }
+
+    /// The link email `client` gets now, recorded against this cap.
+    pub fn link_email(&self, client: &client::Model, to: &str) -> Outgoing {
+        Outgoing::link_for(client, to).counted_in(self.cap)
     }
 
     /// Takes a slot for `client` or answers `RATE_LIMITED` (recorded in the audit trail).
@@ -58,8 +75,12 @@ impl<'a> CountedSend<'a> {
                     ip,
                 };
                 audit::record(self.db, entry).await?;
+                let limited = match self.cap {
+                    Cap::Provider => Limited::ClientEmails,
+                    Cap::SelfService => Limited::PasswordResetEmails,
+                };
                 Err(AppError::RateLimited {
-                    limited: Limited::ClientEmails,
+                    limited,
                     next_available_at: quota.next_available_at,
                     retry_after_seconds: (quota.next_available_at - now).num_seconds().max(1),
                 })
@@ -100,7 +121,7 @@ impl<'a> CountedSend<'a> {
     ) -> Result<Resent, AppError> {
         let to = client.email.clone().ok_or(AppError::ClientHasNoEmail)?;
         let (slot, quota) = self.take_slot(&client, actor, ip.clone(), now).await?;
-        let email = Outgoing::link_for(&client, &to);
+        let email = self.link_email(&client, &to);
         let delivery = self
             .with_slot(slot, async |txn| {
                 queue_link_email(txn, &client, email, actor, ip, now).await
@@ -141,7 +162,7 @@ pub async fn queue_link_email(
     Ok(delivery)
 }
 
-/// `resendWelcomeEmail`, and the link half of a provider's email change.
+/// `resendWelcomeEmail`: a fresh link under the providers' cap.
 #[tracing::instrument(skip_all, fields(client_id = %client.id))]
 pub async fn resend_link(
     state: &AppState,
@@ -149,7 +170,7 @@ pub async fn resend_link(
     actor: Actor,
     ip: Option<String>,
 ) -> Result<Resent, AppError> {
-    let resent = CountedSend::of(state)
+    let resent = CountedSend::by_provider(state)
         .resend_link(client, actor, ip, state.clock.now())
         .await?;
     state.push_deliveries([resent.delivery.id]).await;
@@ -158,7 +179,7 @@ pub async fn resend_link(
 
 /// `requestPasswordReset`: the answer never depends on whether the address is known,
 /// so the work happens after answering. Every client with that address (one per
-/// practice) gets a link, within their own resend quota.
+/// practice) gets a link, within the self-service cap (never the providers').
 /// Only the abuse limits (per IP and per address, the same for every address) are
 /// checked before answering.
 pub async fn request_password_reset(
@@ -190,9 +211,15 @@ async fn reset_for_address(
         .limit(MAX_CLIENTS_PER_ADDRESS)
         .all(&state.db)
         .await?;
+    let send = CountedSend::self_service(state);
     for client in clients {
-        match resend_link(state, client, Actor::System, ip.clone()).await {
-            Ok(_) | Err(AppError::RateLimited { .. }) => {}
+        let now = state.clock.now();
+        match send
+            .resend_link(client, Actor::System, ip.clone(), now)
+            .await
+        {
+            Ok(resent) => state.push_deliveries([resent.delivery.id]).await,
+            Err(AppError::RateLimited { .. }) => {}
             Err(e) => tracing::warn!(error = %e, "password reset email not queued"),
         }
     }

@@ -1,12 +1,67 @@
 //! R5: at most `limit` resends per client in any sliding `window`. One trait, two
-//! implementations: Redis (shared by every API process) and in-process (embedded mode).
+//! implementations: Redis (shared by every API process) and in-process (embedded
+//! mode). Both keep the window in memory for speed; PostgreSQL keeps the record
+//! (`email_delivery.counted_in`), and a window that memory lost (Redis restarted
+//! empty, the embedded process restarted) is rebuilt from it before deciding.
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
+use entity::email_delivery::{self, Cap};
 use futures::future::BoxFuture;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
+
+/// The durable record of counted sends, to rebuild a lost window from.
+pub trait SendHistory: Send + Sync {
+    /// When the client's counted sends since `since` were made, oldest first.
+    fn counted_since(
+        &self,
+        client_id: Uuid,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Vec<DateTime<Utc>>, AppError>>;
+}
+
+/// The outbox as the record of one cap's sends.
+pub struct OutboxHistory {
+    pub db: DatabaseConnection,
+    pub cap: Cap,
+}
+
+impl SendHistory for OutboxHistory {
+    fn counted_since(
+        &self,
+        client_id: Uuid,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Vec<DateTime<Utc>>, AppError>> {
+        Box::pin(async move {
+            Ok(email_delivery::Entity::find()
+                .select_only()
+                .column(email_delivery::Column::CreatedAt)
+                .filter(email_delivery::Column::ClientId.eq(client_id))
+                .filter(email_delivery::Column::CountedIn.eq(self.cap))
+                .filter(email_delivery::Column::CreatedAt.gt(since))
+                .order_by_asc(email_delivery::Column::CreatedAt)
+                .into_tuple()
+                .all(&self.db)
+                .await?)
+        })
+    }
+}
+
+/// No record: nothing to rebuild from (unit tests of the window alone).
+pub struct NoHistory;
+
+impl SendHistory for NoHistory {
+    fn counted_since(
+        &self,
+        _: Uuid,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Vec<DateTime<Utc>>, AppError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
 
 /// Where a client stands against the cap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +110,16 @@ pub struct Window {
 }
 
 impl Window {
+    /// The window's length for date arithmetic (saturating: a window chrono cannot
+    /// hold is refused at start-up).
+    pub fn chrono_length(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.length).unwrap_or(chrono::Duration::MAX)
+    }
+
     /// The quota given `count` resends in the window, the oldest at `oldest`.
     pub fn quota(&self, now: DateTime<Utc>, count: u32, oldest: Option<DateTime<Utc>>) -> Quota {
         let remaining = self.limit.saturating_sub(count);
-        let length = chrono::Duration::from_std(self.length).unwrap_or_default();
+        let length = self.chrono_length();
         let next_available_at = match (remaining, oldest) {
             (0, Some(oldest)) => oldest + length,
             _ => now,
@@ -76,18 +137,38 @@ impl Window {
 type Entries = VecDeque<(DateTime<Utc>, String)>;
 
 /// The embedded implementation: one process, one map.
-#[derive(Debug)]
 pub struct InProcessLimiter {
     window: Window,
     entries: Mutex<HashMap<Uuid, Entries>>,
+    history: Arc<dyn SendHistory>,
 }
 
 impl InProcessLimiter {
-    pub fn new(window: Window) -> Self {
+    pub fn new(window: Window, history: Arc<dyn SendHistory>) -> Self {
         Self {
             window,
             entries: Mutex::new(HashMap::new()),
+            history,
         }
+    }
+
+    /// Loads the client's window from the record if this process has none yet.
+    async fn ensure_loaded(&self, client_id: Uuid, now: DateTime<Utc>) -> Result<(), AppError> {
+        let loaded = {
+            let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            map.contains_key(&client_id)
+        };
+        if loaded {
+            return Ok(());
+        }
+        let since = now - self.window.chrono_length();
+        let sends = self.history.counted_since(client_id, since).await?;
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(client_id).or_insert_with(|| {
+            let seeded = sends.into_iter().map(|at| (at, format!("record:{at}")));
+            seeded.collect()
+        });
+        Ok(())
     }
 
     fn with_entries<T>(
@@ -96,7 +177,7 @@ impl InProcessLimiter {
         now: DateTime<Utc>,
         f: impl FnOnce(&mut Entries) -> T,
     ) -> T {
-        let length = chrono::Duration::from_std(self.window.length).unwrap_or_default();
+        let length = self.window.chrono_length();
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entries = map.entry(client_id).or_default();
         while entries.front().is_some_and(|(at, _)| *at <= now - length) {
@@ -112,7 +193,34 @@ impl ResendLimiter for InProcessLimiter {
         client_id: Uuid,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Acquired, AppError>> {
-        let answer = self.with_entries(client_id, now, |entries| {
+        Box::pin(async move {
+            self.ensure_loaded(client_id, now).await?;
+            Ok(self.acquire_loaded(client_id, now))
+        })
+    }
+
+    fn release(&self, slot: Slot) -> BoxFuture<'_, Result<(), AppError>> {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entries) = map.get_mut(&slot.client_id) {
+            entries.retain(|(_, m)| *m != slot.member);
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn quota(&self, client_id: Uuid, now: DateTime<Utc>) -> BoxFuture<'_, Result<Quota, AppError>> {
+        Box::pin(async move {
+            self.ensure_loaded(client_id, now).await?;
+            Ok(self.with_entries(client_id, now, |entries| {
+                self.window
+                    .quota(now, entries.len() as u32, entries.front().map(|e| e.0))
+            }))
+        })
+    }
+}
+
+impl InProcessLimiter {
+    fn acquire_loaded(&self, client_id: Uuid, now: DateTime<Utc>) -> Acquired {
+        self.with_entries(client_id, now, |entries| {
             let count = entries.len() as u32;
             if count >= self.window.limit {
                 let quota = self.window.quota(now, count, entries.front().map(|e| e.0));
@@ -127,24 +235,7 @@ impl ResendLimiter for InProcessLimiter {
                 slot: Slot { client_id, member },
                 quota,
             }
-        });
-        Box::pin(async move { Ok(answer) })
-    }
-
-    fn release(&self, slot: Slot) -> BoxFuture<'_, Result<(), AppError>> {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(entries) = map.get_mut(&slot.client_id) {
-            entries.retain(|(_, m)| *m != slot.member);
-        }
-        Box::pin(async { Ok(()) })
-    }
-
-    fn quota(&self, client_id: Uuid, now: DateTime<Utc>) -> BoxFuture<'_, Result<Quota, AppError>> {
-        let quota = self.with_entries(client_id, now, |entries| {
-            self.window
-                .quota(now, entries.len() as u32, entries.front().map(|e| e.0))
-        });
-        Box::pin(async move { Ok(quota) })
+        })
     }
 }
 
@@ -152,11 +243,48 @@ impl ResendLimiter for InProcessLimiter {
 mod tests {
     use super::*;
 
-    fn limiter() -> InProcessLimiter {
-        InProcessLimiter::new(Window {
+    fn window() -> Window {
+        Window {
             limit: 5,
             length: Duration::from_secs(86_400),
-        })
+        }
+    }
+
+    fn limiter() -> InProcessLimiter {
+        InProcessLimiter::new(window(), Arc::new(NoHistory))
+    }
+
+    /// A record holding fixed send times.
+    struct Recorded(Vec<DateTime<Utc>>);
+
+    impl SendHistory for Recorded {
+        fn counted_since(
+            &self,
+            _: Uuid,
+            since: DateTime<Utc>,
+        ) -> BoxFuture<'_, Result<Vec<DateTime<Utc>>, AppError>> {
+            let sends = self.0.iter().copied().filter(|at| *at > since).collect();
+            Box::pin(async move { Ok(sends) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_window_lost_from_memory_is_rebuilt_from_the_record() {
+        let now = Utc::now();
+        let earlier: Vec<_> = (1..=5).map(|h| now - chrono::Duration::hours(h)).collect();
+        let mut record = earlier.clone();
+        record.push(now - chrono::Duration::days(2));
+        let l = InProcessLimiter::new(window(), Arc::new(Recorded(record)));
+        let client = Uuid::new_v4();
+
+        assert_eq!(l.quota(client, now).await.unwrap().remaining, 0);
+        let Acquired::Refused { quota } = l.acquire(client, now).await.unwrap() else {
+            panic!("five sends in the record: the sixth is refused");
+        };
+        assert_eq!(
+            quota.next_available_at,
+            earlier[4] + chrono::Duration::days(1)
+        );
     }
 
     #[tokio::test]

@@ -1,7 +1,9 @@
 //! The Redis implementation of the resend cap: one sorted set per client (scores are
 //! milliseconds), one Lua script that trims, counts and adds only under the limit, so
 //! any number of API processes share one exact count. Redis down → refuse (fail closed).
-use super::resend_cap::{Acquired, Quota, ResendLimiter, Slot, Window};
+//! A client's set missing from Redis (never made, expired, or lost in a restart) is
+//! rebuilt from the record in PostgreSQL first; if that read fails, refuse too.
+use super::resend_cap::{Acquired, Quota, ResendLimiter, SendHistory, Slot, Window};
 use crate::error::AppError;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
@@ -10,14 +12,24 @@ use redis::{AsyncCommands, Script};
 use std::sync::LazyLock;
 use uuid::Uuid;
 
-/// KEYS[1] = the client's set; ARGV = now (ms), window (ms), limit, member.
-/// Returns {granted (0/1), count after, oldest score or -1}.
+/// KEYS[1] = the client's set; ARGV = now (ms), window (ms), limit, member, mode,
+/// then (mode `seed`) the recorded send times (ms). With mode `check` and no set,
+/// returns {-1, 0, -1}: the caller reads the record and calls again with `seed`,
+/// which fills a still-missing set from it first. Otherwise returns {granted (0/1),
+/// count after, oldest score or -1}.
 static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[5] == 'check' then return {-1, 0, -1} end
+  for i = 6, #ARGV do
+    redis.call('ZADD', KEYS[1], tonumber(ARGV[i]), 'record:' .. ARGV[i] .. ':' .. i)
+  end
+  redis.call('PEXPIRE', KEYS[1], window)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
 local granted = 0
@@ -40,21 +52,59 @@ return {granted, count, oldest_score}
 pub struct RedisLimiter {
     conn: ConnectionManager,
     window: Window,
+    /// Namespaces the keys: `{prefix}:{name}:{client_id}`.
     prefix: String,
+    name: &'static str,
+    history: std::sync::Arc<dyn SendHistory>,
 }
 
 impl RedisLimiter {
-    /// `prefix` namespaces the keys (`{prefix}:resend:{client_id}`).
-    pub fn new(conn: ConnectionManager, window: Window, prefix: &str) -> Self {
+    /// One cap, `name` (`resend`, `reset`), under `prefix`, rebuilt from `history`.
+    pub fn new(
+        conn: ConnectionManager,
+        window: Window,
+        prefix: &str,
+        name: &'static str,
+        history: std::sync::Arc<dyn SendHistory>,
+    ) -> Self {
         Self {
             conn,
             window,
             prefix: prefix.to_owned(),
+            name,
+            history,
         }
     }
 
     fn key(&self, client_id: Uuid) -> String {
-        format!("{}:resend:{client_id}", self.prefix)
+        format!("{}:{}:{client_id}", self.prefix, self.name)
+    }
+
+    /// The recorded sends still in the window, as scores.
+    async fn recorded(&self, client_id: Uuid, now: DateTime<Utc>) -> Result<Vec<i64>, AppError> {
+        let since = now - self.window.chrono_length();
+        let sends = self.history.counted_since(client_id, since).await?;
+        Ok(sends.iter().map(DateTime::timestamp_millis).collect())
+    }
+
+    async fn run_acquire(
+        &self,
+        client_id: Uuid,
+        now: DateTime<Utc>,
+        member: &str,
+        seeds: Option<Vec<i64>>,
+    ) -> Result<(i64, u32, i64), AppError> {
+        let mut conn = self.conn.clone();
+        let mut call = ACQUIRE.key(self.key(client_id));
+        call.arg(now.timestamp_millis())
+            .arg(self.window_ms())
+            .arg(self.window.limit)
+            .arg(member);
+        match seeds {
+            None => call.arg("check"),
+            Some(seeds) => call.arg("seed").arg(seeds),
+        };
+        call.invoke_async(&mut conn).await.map_err(unavailable)
     }
 
     fn window_ms(&self) -> i64 {
@@ -81,16 +131,14 @@ impl ResendLimiter for RedisLimiter {
     ) -> BoxFuture<'_, Result<Acquired, AppError>> {
         Box::pin(async move {
             let member = Uuid::new_v4().to_string();
-            let mut conn = self.conn.clone();
-            let (granted, count, oldest): (i64, u32, i64) = ACQUIRE
-                .key(self.key(client_id))
-                .arg(now.timestamp_millis())
-                .arg(self.window_ms())
-                .arg(self.window.limit)
-                .arg(&member)
-                .invoke_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let mut answer = self.run_acquire(client_id, now, &member, None).await?;
+            if answer.0 == -1 {
+                let seeds = self.recorded(client_id, now).await?;
+                answer = self
+                    .run_acquire(client_id, now, &member, Some(seeds))
+                    .await?;
+            }
+            let (granted, count, oldest) = answer;
             let quota: Quota = self.window.quota(now, count, from_ms(oldest));
             Ok(if granted == 1 {
                 Acquired::Granted {
@@ -119,12 +167,18 @@ impl ResendLimiter for RedisLimiter {
             let mut conn = self.conn.clone();
             let since = format!("({}", now.timestamp_millis() - self.window_ms());
             let key = self.key(client_id);
-            let (count, oldest): (u32, Vec<(String, i64)>) = redis::pipe()
+            let (exists, count, oldest): (bool, u32, Vec<(String, i64)>) = redis::pipe()
+                .exists(&key)
                 .zcount(&key, &since, "+inf")
                 .zrangebyscore_limit_withscores(&key, &since, "+inf", 0, 1)
                 .query_async(&mut conn)
                 .await
                 .map_err(unavailable)?;
+            if !exists {
+                let recorded = self.recorded(client_id, now).await?;
+                let oldest = recorded.first().copied().and_then(from_ms);
+                return Ok(self.window.quota(now, recorded.len() as u32, oldest));
+            }
             let oldest = oldest.first().and_then(|(_, score)| from_ms(*score));
             Ok(self.window.quota(now, count, oldest))
         })

@@ -3,8 +3,11 @@
 use super::{StartupError, connect_database, migrate};
 use crate::configuration::Settings;
 use crate::service::passwords::Passwords;
-use crate::service::resend_cap::{InProcessLimiter, ResendLimiter, Window};
+use crate::service::resend_cap::{
+    InProcessLimiter, OutboxHistory, ResendLimiter, SendHistory, Window,
+};
 use crate::service::resend_cap_redis::RedisLimiter;
+use entity::email_delivery::Cap;
 
 use crate::service::throttle::{CounterStore, InProcessCounters, RedisCounters, Throttle};
 use crate::state::AppState;
@@ -33,22 +36,36 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<Built
         .await
         .map_err(|e| StartupError::Database(format!("start-up task failed: {e}")))?;
     let email = &settings.email;
-    let window = Window {
-        limit: email.resend_limit,
-        length: email.resend_window,
-    };
-    let (redis, limiter, counters, queue, backend): (
+    let caps = [
+        (Cap::Provider, "resend", email.resend_limit),
+        (Cap::SelfService, "reset", email.self_reset_limit),
+    ]
+    .map(|(cap, name, limit)| {
+        let window = Window {
+            limit,
+            length: email.resend_window,
+        };
+        let history: Arc<dyn SendHistory> = Arc::new(OutboxHistory {
+            db: db.clone(),
+            cap,
+        });
+        (name, window, history)
+    });
+    let (redis, [limiter, reset_limiter], counters, queue, backend): (
         _,
-        Arc<dyn ResendLimiter>,
+        [Arc<dyn ResendLimiter>; 2],
         Arc<dyn CounterStore>,
         _,
         _,
     ) = match &settings.redis_url {
         None => {
             let (queue, backend) = jobs::queue::memory();
+            let limiters = caps.map(|(_, window, history)| {
+                Arc::new(InProcessLimiter::new(window, history)) as Arc<dyn ResendLimiter>
+            });
             (
                 None,
-                Arc::new(InProcessLimiter::new(window)),
+                limiters,
                 Arc::new(InProcessCounters::default()),
                 queue,
                 backend,
@@ -65,15 +82,12 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<Built
             .map_err(|e| config_error("REDIS_URL", &e.to_string()))?;
             let prefix = &email.redis_key_prefix;
             let (queue, backend) = jobs::queue::redis(conn.clone(), prefix);
-            let limiter = RedisLimiter::new(conn.clone(), window, prefix);
+            let limiters = caps.map(|(name, window, history)| {
+                let limiter = RedisLimiter::new(conn.clone(), window, prefix, name, history);
+                Arc::new(limiter) as Arc<dyn ResendLimiter>
+            });
             let counters = RedisCounters::new(conn);
-            (
-                Some(client),
-                Arc::new(limiter),
-                Arc::new(counters),
-                queue,
-                backend,
-            )
+            (Some(client), limiters, Arc::new(counters), queue, backend)
         }
     };
     let throttle = Throttle::new(
@@ -90,6 +104,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<Built
         passwords,
         clock,
         limiter,
+        reset_limiter,
         queue,
     };
     Ok(Built { state, backend })

@@ -51,7 +51,10 @@ async fn a_worker_killed_mid_run_loses_nothing_and_duplicates_at_most_what_it_he
         result.duplicated,
         recovery.as_secs_f64()
     );
-    assert_eq!(dead, 0, "a retry never kills a link an earlier attempt sent");
+    assert_eq!(
+        dead, 0,
+        "a retry never kills a link an earlier attempt sent"
+    );
     assert_eq!(result.lost, 0, "every recipient got the email");
     assert!(
         result.duplicated <= IN_FLIGHT,

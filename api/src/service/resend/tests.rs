@@ -1,20 +1,24 @@
 //! R5 on SQLite without HTTP: the cap, what a refusal writes, and a slot given back.
 use super::CountedSend;
 use crate::error::AppError;
-use crate::service::resend_cap::{InProcessLimiter, ResendLimiter, Window};
+use crate::service::resend_cap::{InProcessLimiter, NoHistory, ResendLimiter, Window};
 use access::audit::{Actor, AuditAction};
 use access::testing;
 use chrono::Utc;
+use entity::email_delivery::Cap;
 use entity::email_delivery::{self, DeliveryStatus, EmailKind};
 use entity::{audit_event, client};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::time::Duration;
 
 fn limiter() -> InProcessLimiter {
-    InProcessLimiter::new(Window {
-        limit: 5,
-        length: Duration::from_secs(24 * 3600),
-    })
+    InProcessLimiter::new(
+        Window {
+            limit: 5,
+            length: Duration::from_secs(24 * 3600),
+        },
+        std::sync::Arc::new(NoHistory),
+    )
 }
 
 async fn actions(db: &sea_orm::DatabaseConnection, client: &client::Model) -> Vec<AuditAction> {
@@ -36,6 +40,7 @@ async fn the_sixth_link_email_in_a_window_is_refused_and_only_the_newest_stays_q
     let send = CountedSend {
         db: &db,
         limiter: &limiter,
+        cap: Cap::Provider,
     };
     let now = Utc::now();
     for _ in 0..5 {
@@ -77,6 +82,7 @@ async fn a_resend_that_fails_gives_its_slot_back() {
     let send = CountedSend {
         db: &db,
         limiter: &limiter,
+        cap: Cap::Provider,
     };
 
     let refused = send
@@ -97,6 +103,7 @@ async fn an_active_client_is_sent_a_password_reset_and_the_trail_says_so() {
     let send = CountedSend {
         db: &db,
         limiter: &limiter,
+        cap: Cap::Provider,
     };
 
     let resent = send

@@ -8,13 +8,18 @@
 //! slows only their own guesses and cannot lock the owner out; many strangers
 //! together lock an account for at most the rest of a 15-minute window. A success
 //! clears the pair's failures.
+//!
+//! Counting is reserve-then-settle: a check atomically takes one from every counter
+//! (failure counters included) or refuses without touching any, so however many
+//! attempts arrive at once, at most the limit are ever evaluated; the outcome then
+//! gives back the failure reservations an attempt did not use.
 mod rules;
 mod store;
 #[cfg(test)]
 mod tests;
 
 pub use rules::Action;
-pub use store::{Bump, CounterStore, InProcessCounters, RedisCounters};
+pub use store::{CounterStore, InProcessCounters, RedisCounters, Reserve};
 
 use crate::error::AppError;
 use access::clock::SharedClock;
@@ -27,10 +32,20 @@ use std::sync::Arc;
 /// [`Throttle::failed`] or [`Throttle::succeeded`].
 #[derive(Debug, Clone)]
 pub struct Permit {
+    /// The failure counters reserved in, to give back unless the attempt fails.
+    failures: Vec<String>,
+    /// The account-and-IP failure counters a success clears.
+    pairs: Vec<String>,
+    /// Reserved in this process's memory (the shared store was down).
+    local: bool,
+}
+
+/// Whose attempt it is, to name its counters.
+struct Subject<'a> {
     action: Action,
-    ip: String,
-    account: String,
-    pair: String,
+    ip: &'a str,
+    account: &'a str,
+    pair: &'a str,
 }
 
 /// The abuse limits, over a counter store. While the store (Redis) is unreachable the
@@ -66,14 +81,14 @@ impl Throttle {
     /// that window ends. Subjects are hashed so no email address or token sits in Redis.
     fn key(
         &self,
-        permit: &Permit,
+        who: &Subject<'_>,
         counter: &Counter,
         now: DateTime<Utc>,
     ) -> (String, DateTime<Utc>) {
         let (scope, subject) = match counter.scope {
-            Scope::Ip => ("ip", &permit.ip),
-            Scope::Account => ("account", &permit.account),
-            Scope::Pair => ("pair", &permit.pair),
+            Scope::Ip => ("ip", who.ip),
+            Scope::Account => ("account", who.account),
+            Scope::Pair => ("pair", who.pair),
         };
         let window_ms = counter.window.as_millis().max(1) as i64;
         let index = now.timestamp_millis().div_euclid(window_ms);
@@ -81,7 +96,7 @@ impl Throttle {
             .timestamp_millis_opt((index + 1) * window_ms)
             .single()
             .unwrap_or(now);
-        let action = permit.action.name();
+        let action = who.action.name();
         let key = format!(
             "{}:abuse:{action}:{scope}:{}:{index}",
             self.prefix,
@@ -90,72 +105,58 @@ impl Throttle {
         (key, ends)
     }
 
-    /// Adds `by(counter)` to each of the permit's counters; returns each value and
-    /// the end of its window.
-    async fn bump(
-        &self,
-        permit: &Permit,
-        by: impl Fn(&Counter) -> u32,
-    ) -> Result<Vec<(u64, DateTime<Utc>)>, AppError> {
-        let now = self.clock.now();
-        let counters = permit.action.counters();
-        let (bumps, ends): (Vec<Bump>, Vec<_>) = counters
-            .iter()
-            .map(|c| {
-                let (key, ends) = self.key(permit, c, now);
-                let bump = Bump {
-                    key,
-                    by: by(c),
-                    ttl: c.window,
-                };
-                (bump, ends)
-            })
-            .unzip();
-        let values = match self.store.bump(bumps.clone(), now).await {
-            Err(AppError::ServiceUnavailable(_)) => self.local.bump(bumps, now).await?,
-            other => other?,
-        };
-        Ok(values.into_iter().zip(ends).collect())
-    }
-
-    /// Counts an attempt and refuses it with `RATE_LIMITED` if the caller's IP or the
-    /// account is over its limit. `account` is the email or token the request names.
+    /// Reserves one in every counter of the action or refuses with `RATE_LIMITED`
+    /// if the caller's IP or the account is at its limit. `account` is the email or
+    /// token the request names.
     pub async fn check(
         &self,
         action: Action,
         ip: Option<&str>,
         account: &str,
     ) -> Result<Permit, AppError> {
-        let ip = ip.unwrap_or("unknown").to_owned();
+        let ip = ip.unwrap_or("unknown");
         let account = account.trim().to_lowercase();
-        let permit = Permit {
+        let pair = format!("{account}\u{0}{ip}");
+        let who = Subject {
             action,
-            pair: format!("{account}\u{0}{ip}"),
-            account,
             ip,
+            account: &account,
+            pair: &pair,
         };
-        let values = self
-            .bump(&permit, |c| u32::from(c.counts == Counts::Attempts))
-            .await?;
-        let refused_until = action
-            .counters()
+        let now = self.clock.now();
+        let counters = action.counters();
+        let keyed: Vec<_> = counters.iter().map(|c| self.key(&who, c, now)).collect();
+        let reserve: Vec<Reserve> = counters
             .iter()
-            .zip(values)
-            .filter(|(c, (value, _))| {
-                let limit = u64::from(c.limit) * u64::from(self.scale);
-                match c.counts {
-                    Counts::Attempts => *value > limit,
-                    Counts::Failures => *value >= limit,
-                }
+            .zip(&keyed)
+            .map(|(c, (key, _))| Reserve {
+                key: key.clone(),
+                limit: u64::from(c.limit) * u64::from(self.scale),
+                ttl: c.window,
             })
-            .map(|(_, (_, ends))| ends)
-            .max();
-        let Some(until) = refused_until else {
-            return Ok(permit);
+            .collect();
+        let (full, local) = match self.store.reserve(reserve.clone(), now).await {
+            Err(AppError::ServiceUnavailable(_)) => (self.local.reserve(reserve, now).await?, true),
+            other => (other?, false),
+        };
+        let keys_where = |pick: &dyn Fn(&Counter) -> bool| -> Vec<String> {
+            counters
+                .iter()
+                .zip(&keyed)
+                .filter(|(c, _)| pick(c))
+                .map(|(_, (key, _))| key.clone())
+                .collect()
+        };
+        let Some(until) = full.iter().map(|i| keyed[*i].1).max() else {
+            return Ok(Permit {
+                failures: keys_where(&|c| c.counts == Counts::Failures),
+                pairs: keys_where(&|c| c.counts == Counts::Failures && c.scope == Scope::Pair),
+                local,
+            });
         };
         tracing::warn!(action = action.name(), "abuse limit reached");
         metrics::counter!("abuse_limited_total", "action" => action.name()).increment(1);
-        let wait_ms = (until - self.clock.now()).num_milliseconds();
+        let wait_ms = (until - now).num_milliseconds();
         Err(AppError::RateLimited {
             limited: action.limited(),
             next_available_at: until,
@@ -163,22 +164,34 @@ impl Throttle {
         })
     }
 
-    /// The attempt failed (wrong password, unusable link): counts toward the
-    /// failure limits.
-    pub async fn failed(&self, permit: &Permit) -> Result<(), AppError> {
-        self.bump(permit, |c| u32::from(c.counts == Counts::Failures))
-            .await?;
+    fn store_of(&self, permit: &Permit) -> &dyn CounterStore {
+        match permit.local {
+            true => self.local.as_ref(),
+            false => self.store.as_ref(),
+        }
+    }
+
+    /// The attempt failed (wrong password, unusable link): its failure
+    /// reservations stand.
+    pub async fn failed(&self, _permit: &Permit) -> Result<(), AppError> {
         Ok(())
     }
 
-    /// The attempt succeeded: the failures from this account and IP are forgiven.
+    /// The attempt did not fail (a success, or an error that is not a guess): its
+    /// failure reservations are given back.
+    pub async fn not_failed(&self, permit: &Permit) -> Result<(), AppError> {
+        match self.store_of(permit).release(permit.failures.clone()).await {
+            Err(AppError::ServiceUnavailable(_)) | Ok(()) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The attempt succeeded: its reservations are given back and the failures
+    /// from this account and IP are forgiven.
     pub async fn succeeded(&self, permit: &Permit) -> Result<(), AppError> {
-        let now = self.clock.now();
-        let pairs = permit.action.counters().iter();
-        for counter in pairs.filter(|c| c.scope == Scope::Pair) {
-            let (key, _) = self.key(permit, counter, now);
-            self.local.clear(key.clone()).await?;
-            match self.store.clear(key).await {
+        self.not_failed(permit).await?;
+        for key in &permit.pairs {
+            match self.store_of(permit).clear(key.clone()).await {
                 Err(AppError::ServiceUnavailable(_)) | Ok(()) => {}
                 Err(e) => return Err(e),
             }
@@ -199,7 +212,7 @@ impl Throttle {
         match &outcome {
             Ok(_) => self.succeeded(&permit).await?,
             Err(e) if action.is_failure(e) => self.failed(&permit).await?,
-            Err(_) => {}
+            Err(_) => self.not_failed(&permit).await?,
         }
         outcome
     }

@@ -1,35 +1,76 @@
 //! Fixed-window counters for the abuse limits: Redis (shared by every API process)
 //! or in-process (embedded mode). A counter's key already names its window, so the
-//! store only adds, reads and forgets; expiry just keeps it tidy.
+//! store only reserves, takes back and forgets; expiry just keeps it tidy.
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
+use redis::Script;
 use redis::aio::ConnectionManager;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
-/// One counter to touch: add `by` (0 reads it) and keep it at least `ttl`.
+/// One counter to reserve in: it refuses at `limit`, and lives at least `ttl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bump {
+pub struct Reserve {
     pub key: String,
-    pub by: u32,
+    pub limit: u64,
     pub ttl: Duration,
 }
 
 /// Where the counters live.
 pub trait CounterStore: Send + Sync {
-    /// Applies every bump at once and returns each counter's value after it.
-    fn bump(
+    /// Atomically: when every counter is below its limit, adds one to each and
+    /// returns nothing; otherwise changes nothing and returns the positions of the
+    /// counters at their limit. Concurrent callers can never pass together past a
+    /// limit (reserve first, settle after).
+    fn reserve(
         &self,
-        bumps: Vec<Bump>,
+        counters: Vec<Reserve>,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<Vec<u64>, AppError>>;
+    ) -> BoxFuture<'_, Result<Vec<usize>, AppError>>;
+    /// Takes back one from each counter (never below zero): a reservation the
+    /// attempt did not use.
+    fn release(&self, keys: Vec<String>) -> BoxFuture<'_, Result<(), AppError>>;
     /// Forgets a counter (a success clears its failures).
     fn clear(&self, key: String) -> BoxFuture<'_, Result<(), AppError>>;
 }
 
-/// Counters in Redis: one pipeline per request, `INCRBY` + `PEXPIRE` per counter.
+/// KEYS: the counters; ARGV: their limits, then their TTLs (ms). See
+/// [`CounterStore::reserve`].
+static RESERVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local n = #KEYS
+local full = {}
+for i = 1, n do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[i]) then
+    full[#full + 1] = i - 1
+  end
+end
+if #full > 0 then return full end
+for i = 1, n do
+  redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[n + i])
+end
+return full
+",
+    )
+});
+
+/// KEYS: the counters. Takes one back from each that is above zero.
+static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+for i = 1, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 0
+",
+    )
+});
+
+/// Counters in Redis: one script call per request, atomic across API processes.
 #[derive(Clone)]
 pub struct RedisCounters {
     conn: ConnectionManager,
@@ -47,21 +88,35 @@ fn unavailable(e: redis::RedisError) -> AppError {
 }
 
 impl CounterStore for RedisCounters {
-    fn bump(
+    fn reserve(
         &self,
-        bumps: Vec<Bump>,
+        counters: Vec<Reserve>,
         _now: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<Vec<u64>, AppError>> {
+    ) -> BoxFuture<'_, Result<Vec<usize>, AppError>> {
         Box::pin(async move {
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            for b in &bumps {
-                pipe.incr(&b.key, b.by)
-                    .pexpire(&b.key, b.ttl.as_millis() as i64)
-                    .ignore();
+            let mut call = RESERVE.prepare_invoke();
+            for c in &counters {
+                call.key(&c.key).arg(c.limit);
+            }
+            for c in &counters {
+                call.arg(c.ttl.as_millis() as u64);
             }
             let mut conn = self.conn.clone();
-            pipe.query_async(&mut conn).await.map_err(unavailable)
+            call.invoke_async(&mut conn).await.map_err(unavailable)
+        })
+    }
+
+    fn release(&self, keys: Vec<String>) -> BoxFuture<'_, Result<(), AppError>> {
+        Box::pin(async move {
+            let mut call = RELEASE.prepare_invoke();
+            for key in &keys {
+                call.key(key);
+            }
+            let mut conn = self.conn.clone();
+            call.invoke_async::<i64>(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(())
         })
     }
 
@@ -87,31 +142,44 @@ pub struct InProcessCounters {
 const PRUNE_AT: usize = 10_000;
 
 impl CounterStore for InProcessCounters {
-    fn bump(
+    fn reserve(
         &self,
-        bumps: Vec<Bump>,
+        counters: Vec<Reserve>,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<Vec<u64>, AppError>> {
+    ) -> BoxFuture<'_, Result<Vec<usize>, AppError>> {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > PRUNE_AT {
             map.retain(|_, (_, expires)| *expires > now);
         }
-        let values = bumps
-            .into_iter()
-            .map(|b| {
-                let expires = now + chrono::Duration::from_std(b.ttl).unwrap_or_default();
-                let entry = map.entry(b.key).or_insert((0, expires));
-                if entry.1 <= now {
-                    *entry = (0, expires);
-                }
-                entry.0 += u64::from(b.by);
-                if b.by > 0 {
-                    entry.1 = expires;
-                }
-                entry.0
-            })
+        let value = |map: &HashMap<_, (u64, DateTime<Utc>)>, key: &String| {
+            map.get(key)
+                .filter(|(_, expires)| *expires > now)
+                .map_or(0, |(v, _)| *v)
+        };
+        let full: Vec<usize> = counters
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| value(&map, &c.key) >= c.limit)
+            .map(|(i, _)| i)
             .collect();
-        Box::pin(async move { Ok(values) })
+        if full.is_empty() {
+            for c in counters {
+                let current = value(&map, &c.key);
+                let expires = now + chrono::Duration::from_std(c.ttl).unwrap_or_default();
+                map.insert(c.key, (current + 1, expires));
+            }
+        }
+        Box::pin(async move { Ok(full) })
+    }
+
+    fn release(&self, keys: Vec<String>) -> BoxFuture<'_, Result<(), AppError>> {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        for key in keys {
+            if let Some((value, _)) = map.get_mut(&key) {
+                *value = value.saturating_sub(1);
+            }
+        }
+        Box::pin(async { Ok(()) })
     }
 
     fn clear(&self, key: String) -> BoxFuture<'_, Result<(), AppError>> {
@@ -125,30 +193,50 @@ impl CounterStore for InProcessCounters {
 mod tests {
     use super::*;
 
-    fn bump(key: &str, by: u32) -> Bump {
-        Bump {
+    fn counter(key: &str, limit: u64) -> Reserve {
+        Reserve {
             key: key.to_owned(),
-            by,
+            limit,
             ttl: Duration::from_secs(60),
         }
     }
 
     #[tokio::test]
-    async fn counts_reads_expires_and_clears() {
+    async fn reserves_all_or_nothing_releases_expires_and_clears() {
         let store = InProcessCounters::default();
         let now = Utc::now();
-        assert_eq!(
+        let both = || vec![counter("a", 2), counter("b", 1)];
+        assert!(store.reserve(both(), now).await.unwrap().is_empty());
+        assert_eq!(store.reserve(both(), now).await.unwrap(), [1]);
+        // Nothing was added by the refusal: "a" still has room for one.
+        assert!(
             store
-                .bump(vec![bump("a", 1), bump("b", 0)], now)
+                .reserve(vec![counter("a", 2)], now)
                 .await
-                .unwrap(),
-            [1, 0]
+                .unwrap()
+                .is_empty()
         );
-        assert_eq!(store.bump(vec![bump("a", 2)], now).await.unwrap(), [3]);
+        assert_eq!(
+            store.reserve(vec![counter("a", 2)], now).await.unwrap(),
+            [0]
+        );
+        store.release(vec!["a".to_owned()]).await.unwrap();
+        assert!(
+            store
+                .reserve(vec![counter("a", 2)], now)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let later = now + chrono::Duration::seconds(61);
-        assert_eq!(store.bump(vec![bump("a", 0)], later).await.unwrap(), [0]);
-        store.bump(vec![bump("a", 1)], now).await.unwrap();
-        store.clear("a".to_owned()).await.unwrap();
-        assert_eq!(store.bump(vec![bump("a", 0)], now).await.unwrap(), [0]);
+        assert!(store.reserve(both(), later).await.unwrap().is_empty());
+        store.clear("b".to_owned()).await.unwrap();
+        assert!(
+            store
+                .reserve(vec![counter("b", 1)], later)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -56,11 +56,14 @@ async fn a_stranger_slows_only_their_own_guesses_and_not_for_long() {
 struct Down;
 
 impl CounterStore for Down {
-    fn bump(
+    fn reserve(
         &self,
-        _: Vec<Bump>,
+        _: Vec<Reserve>,
         _: DateTime<Utc>,
-    ) -> futures::future::BoxFuture<'_, Result<Vec<u64>, AppError>> {
+    ) -> futures::future::BoxFuture<'_, Result<Vec<usize>, AppError>> {
+        Box::pin(async { Err(AppError::ServiceUnavailable("test store")) })
+    }
+    fn release(&self, _: Vec<String>) -> futures::future::BoxFuture<'_, Result<(), AppError>> {
         Box::pin(async { Err(AppError::ServiceUnavailable("test store")) })
     }
     fn clear(&self, _: String) -> futures::future::BoxFuture<'_, Result<(), AppError>> {
@@ -138,4 +141,48 @@ async fn a_success_forgives_the_pair_and_ips_are_capped() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn a_burst_of_guesses_evaluates_at_most_the_limit_and_leaves_the_owner_in() {
+    let (t, clock) = throttle();
+    align(&clock);
+    // Thirty wrong passwords at once from one address: each is checked before any
+    // has failed, as concurrent requests are.
+    let mut permits = Vec::new();
+    let mut refused = 0;
+    for _ in 0..30 {
+        match t
+            .check(Action::SignIn, Some("10.0.0.66"), "eve@example.com")
+            .await
+        {
+            Ok(permit) => permits.push(permit),
+            Err(AppError::RateLimited { .. }) => refused += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(permits.len(), 5, "only five guesses are evaluated");
+    assert_eq!(refused, 25);
+    for permit in &permits {
+        t.failed(permit).await.unwrap();
+    }
+    // The owner, from their own address, still signs in.
+    let owner = t
+        .check(Action::SignIn, Some("10.0.0.1"), "eve@example.com")
+        .await
+        .unwrap();
+    t.succeeded(&owner).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_attempt_that_did_not_fail_gives_its_reservation_back() {
+    let (t, clock) = throttle();
+    align(&clock);
+    for _ in 0..10 {
+        let permit = t
+            .check(Action::SignIn, Some("10.0.0.7"), "fay@example.com")
+            .await
+            .unwrap();
+        t.not_failed(&permit).await.unwrap();
+    }
 }

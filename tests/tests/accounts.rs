@@ -11,6 +11,7 @@ in_both_modes!(
     a_password_reset_request_answers_alike_and_spares_the_providers_cap,
     a_slot_taken_for_a_failed_change_is_given_back,
     saving_the_same_address_changes_nothing_and_a_resend_is_named_by_what_it_sent,
+    a_sign_in_checks_one_password_whoever_the_address_belongs_to,
 );
 
 async fn update_email(app: &portal_tests::TestApp, token: &str, input: Value) -> Value {
@@ -357,5 +358,48 @@ async fn saving_the_same_address_changes_nothing_and_a_resend_is_named_by_what_i
     assert!(
         !actions.iter().any(|a| a == "email.invite_resent"),
         "{actions:?}"
+    );
+}
+
+async fn a_sign_in_checks_one_password_whoever_the_address_belongs_to(
+    backend: Backend,
+    queue: Queue,
+) {
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    // One address, active clients of two practices.
+    let practices = [
+        ("North", "north harbor lantern 44"),
+        ("South", CLIENT_PASSWORD),
+    ];
+    for (n, (practice, password)) in practices.into_iter().enumerate() {
+        let provider = app.signed_in_provider(practice).await;
+        app.invite_client(&provider.token, "Jane", "shared@example.com")
+            .await;
+        let mail = app.smtp().wait_for("shared@example.com", n + 1).await;
+        let link = mail[n].token().expect("an invite link");
+        let done = app.complete_link(&link, password).await;
+        assert!(done["errors"].is_null(), "{done}");
+    }
+    let checks = || app.state.passwords.verifications();
+    for (email, password) in [
+        ("shared@example.com", "not the password at all"),
+        ("nobody@example.com", "not the password at all"),
+        ("shared@example.com", CLIENT_PASSWORD),
+    ] {
+        let before = checks();
+        app.client_sign_in(email, password).await;
+        assert_eq!(
+            checks() - before,
+            1,
+            "{email}: one check, whoever has the address"
+        );
+    }
+    // The most recently activated account is the one signed in to.
+    let signed = app
+        .client_sign_in("shared@example.com", CLIENT_PASSWORD)
+        .await;
+    assert!(
+        signed["data"]["clientSignIn"]["token"].is_string(),
+        "{signed}"
     );
 }

@@ -58,7 +58,14 @@ async fn verify_and_sign_in(
         ip: ip.clone(),
     };
     if !ok {
-        audit::record(&state.db, entry(AuditAction::ProviderSignInFailed)).await?;
+        // Recorded after answering: a write only known addresses make would let the
+        // answer's timing tell who is a provider.
+        let (db, failed) = (state.db.clone(), entry(AuditAction::ProviderSignInFailed));
+        tokio::spawn(async move {
+            if let Err(e) = audit::record(&db, failed).await {
+                tracing::warn!(error = %e, "failed sign-in not recorded");
+            }
+        });
         return Err(AppError::InvalidCredentials);
     }
     let txn = state.db.begin().await?;

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use access::audit::{self, Actor, AuditAction, AuditEntry};
 use chrono::{DateTime, Utc};
 use entity::client;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use secrecy::SecretString;
 
 /// The names and address zxcvbn should treat as guessable for this client.
@@ -72,9 +72,6 @@ pub async fn set_by_provider(
     super::clients::reload(&state.db, client.id).await
 }
 
-/// Clients sharing one sign-in address (one per practice) whose passwords are tried.
-const MAX_PRACTICES_PER_ADDRESS: u64 = 5;
-
 /// A client's session, as handed out once.
 pub struct ClientSignedIn {
     pub token: String,
@@ -83,7 +80,9 @@ pub struct ClientSignedIn {
 }
 
 /// Signs a client in. An address may belong to clients of several practices; the
-/// password decides which. Unknown address and wrong password answer alike.
+/// most recently activated account is the one signed in to (one password check,
+/// the same cost whatever the address). Unknown address and wrong password answer
+/// alike.
 /// Abuse limits apply first (see [`crate::service::throttle`]).
 #[tracing::instrument(skip(state, email, password), fields(ip = ip.as_deref()))]
 pub async fn sign_in(
@@ -105,28 +104,18 @@ async fn verify_and_sign_in(
     password: SecretString,
     ip: Option<String>,
 ) -> Result<ClientSignedIn, AppError> {
-    let candidates = client::Entity::find()
+    // Exactly one password check per attempt, whoever the address belongs to: the
+    // answer's timing must not tell how many practices know it.
+    let candidate = client::Entity::find()
         .filter(client::Column::EmailNormalized.eq(email.trim().to_lowercase()))
         .filter(client::Column::PasswordHash.is_not_null())
         .order_by_desc(client::Column::ActivatedAt)
-        .limit(MAX_PRACTICES_PER_ADDRESS)
-        .all(&state.db)
+        .order_by_desc(client::Column::UpdatedAt)
+        .one(&state.db)
         .await?;
-    let mut matched = None;
-    if candidates.is_empty() {
-        state.passwords.verify(password.clone(), None).await?;
-    }
-    for c in candidates {
-        if state
-            .passwords
-            .verify(password.clone(), c.password_hash.clone())
-            .await?
-        {
-            matched = Some(c);
-            break;
-        }
-    }
-    let Some(client) = matched else {
+    let stored = candidate.as_ref().and_then(|c| c.password_hash.clone());
+    let matches = state.passwords.verify(password, stored).await?;
+    let Some(client) = candidate.filter(|_| matches) else {
         return Err(AppError::InvalidCredentials);
     };
     let now = state.clock.now();

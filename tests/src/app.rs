@@ -165,6 +165,9 @@ impl Drop for TestApp {
         {
             let _ = std::thread::spawn(move || delete_redis_keys(&prefix)).join();
         }
+        if let Some(database) = &self.database {
+            crate::logscan::stored_secrets(&database.url);
+        }
         crate::logscan::assert_no_leaks();
     }
 }

@@ -25,6 +25,9 @@ pub struct AppState {
     /// Abuse limits on sign-in, links and password resets.
     pub throttle: Throttle,
     pub queue: JobQueue,
+    /// Held (read) by work a request started and did not wait for; shutdown takes
+    /// it (write) to wait for that work.
+    pub background: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl AppState {

@@ -10,5 +10,6 @@ pub mod intake_check;
 pub mod intake_form;
 pub mod message;
 pub mod organization;
+pub mod password_reset_request;
 pub mod provider;
 pub mod session;

@@ -17,6 +17,7 @@ mod m20261125_000011_create_intake_check;
 mod m20261125_000012_create_message;
 mod m20261130_000013_add_account_link_delivery;
 mod m20261130_000014_add_email_delivery_counted_in;
+mod m20261130_000015_create_password_reset_request;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000012_create_message::Migration),
             Box::new(m20261130_000013_add_account_link_delivery::Migration),
             Box::new(m20261130_000014_add_email_delivery_counted_in::Migration),
+            Box::new(m20261130_000015_create_password_reset_request::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ in_both_modes!(
     a_slot_taken_for_a_failed_change_is_given_back,
     saving_the_same_address_changes_nothing_and_a_resend_is_named_by_what_it_sent,
     a_sign_in_checks_one_password_whoever_the_address_belongs_to,
+    a_reset_request_left_by_a_stopped_process_is_still_sent,
 );
 
 async fn update_email(app: &portal_tests::TestApp, token: &str, input: Value) -> Value {
@@ -402,4 +403,40 @@ async fn a_sign_in_checks_one_password_whoever_the_address_belongs_to(
         signed["data"]["clientSignIn"]["token"].is_string(),
         "{signed}"
     );
+}
+
+async fn a_reset_request_left_by_a_stopped_process_is_still_sent(backend: Backend, queue: Queue) {
+    use access::clock::Clock;
+    use sea_orm::{ActiveModelTrait, EntityTrait};
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let (_, invite) = app
+        .invited(&provider.token, "Jane", "jane@example.com")
+        .await;
+    app.complete_link(&invite, CLIENT_PASSWORD).await;
+
+    // A request recorded and answered, whose process was killed before handling it.
+    let asked_at = app.clock.now() - chrono::Duration::seconds(30);
+    entity::password_reset_request::ActiveModel {
+        id: sea_orm::Set(uuid::Uuid::now_v7()),
+        email_normalized: sea_orm::Set("jane@example.com".into()),
+        ip: sea_orm::Set(None),
+        created_at: sea_orm::Set(asked_at),
+        claimed_until: sea_orm::Set(None),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+
+    let mail = app.smtp().wait_for("jane@example.com", 2).await;
+    assert!(
+        mail[1].subject().contains("new password"),
+        "{}",
+        mail[1].subject()
+    );
+    let left = entity::password_reset_request::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "a handled request is deleted: {left:?}");
 }

@@ -15,5 +15,6 @@ pub mod providers;
 pub mod resend;
 pub mod resend_cap;
 pub mod resend_cap_redis;
+pub mod reset_requests;
 pub mod sessions;
 pub mod throttle;

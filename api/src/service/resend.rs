@@ -3,7 +3,6 @@
 //! a refused or broken request does not use up the client's quota.
 use super::resend_cap::{Acquired, Quota, ResendLimiter, Slot};
 use crate::error::{AppError, Limited};
-use crate::service::throttle::Action;
 use crate::state::AppState;
 use access::audit::{self, Actor, AuditAction, AuditEntry};
 use access::invalidation::{self, Cause};
@@ -12,10 +11,6 @@ use chrono::{DateTime, Utc};
 use entity::email_delivery::Cap;
 use entity::{client, email_delivery};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
-
-/// Most clients one address may belong to (one per practice) that a self-service
-/// reset reaches.
-const MAX_CLIENTS_PER_ADDRESS: u64 = 20;
 
 /// A counted resend that went into the outbox.
 pub struct Resent {
@@ -175,55 +170,6 @@ pub async fn resend_link(
         .await?;
     state.push_deliveries([resent.delivery.id]).await;
     Ok(resent)
-}
-
-/// `requestPasswordReset`: the answer never depends on whether the address is known,
-/// so the work happens after answering. Every client with that address (one per
-/// practice) gets a link, within the self-service cap (never the providers').
-/// Only the abuse limits (per IP and per address, the same for every address) are
-/// checked before answering.
-pub async fn request_password_reset(
-    state: &AppState,
-    normalized_email: String,
-    ip: Option<String>,
-) -> Result<(), AppError> {
-    let throttle = &state.throttle;
-    throttle
-        .check(Action::PasswordReset, ip.as_deref(), &normalized_email)
-        .await?;
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = reset_for_address(&state, &normalized_email, ip).await {
-            tracing::warn!(error = %e, "password reset request failed");
-        }
-    });
-    Ok(())
-}
-
-async fn reset_for_address(
-    state: &AppState,
-    normalized_email: &str,
-    ip: Option<String>,
-) -> Result<(), AppError> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
-    let clients = client::Entity::find()
-        .filter(client::Column::EmailNormalized.eq(normalized_email))
-        .limit(MAX_CLIENTS_PER_ADDRESS)
-        .all(&state.db)
-        .await?;
-    let send = CountedSend::self_service(state);
-    for client in clients {
-        let now = state.clock.now();
-        match send
-            .resend_link(client, Actor::System, ip.clone(), now)
-            .await
-        {
-            Ok(resent) => state.push_deliveries([resent.delivery.id]).await,
-            Err(AppError::RateLimited { .. }) => {}
-            Err(e) => tracing::warn!(error = %e, "password reset email not queued"),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -162,7 +162,8 @@ impl InProcessLimiter {
             return Ok(());
         }
         let since = now - self.window.chrono_length();
-        let sends = self.history.counted_since(client_id, since).await?;
+        let mut sends = self.history.counted_since(client_id, since).await?;
+        sends.sort();
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(client_id).or_insert_with(|| {
             let seeded = sends.into_iter().map(|at| (at, format!("record:{at}")));

@@ -70,6 +70,9 @@ fn without_secrets(message: &str) -> String {
         .join(" ")
 }
 
+/// How long a stopping server waits for work its requests started after answering.
+const BACKGROUND_DRAIN: Duration = Duration::from_secs(10);
+
 /// A bound, ready-to-run HTTP service.
 pub struct Application {
     port: u16,
@@ -148,6 +151,10 @@ impl Application {
                 let _ = rx.wait_for(|s| *s).await;
             }))
         });
+        let resets = tokio::spawn(crate::service::reset_requests::sweep(
+            state.clone(),
+            stop_rx.clone(),
+        ));
         let settings = &state.settings;
         let introspection = settings.app_env == AppEnv::Development;
         let schema = build_schema(Some(state.clone()), &settings.limits, introspection);
@@ -160,6 +167,12 @@ impl Application {
             .run_with_graceful_shutdown(routes, shutdown, Some(Duration::from_secs(10)))
             .await;
         let _ = stop_tx.send(true);
+        // Work requests started after answering (password resets) finishes first.
+        let background = tokio::time::timeout(BACKGROUND_DRAIN, state.background.write()).await;
+        if background.is_err() {
+            tracing::warn!("stopped with background work running; it is picked up again");
+        }
+        let _ = resets.await;
         if let Some(worker) = worker {
             let _ = worker.await;
         }

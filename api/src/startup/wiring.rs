@@ -106,6 +106,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<Built
         limiter,
         reset_limiter,
         queue,
+        background: Arc::default(),
     };
     Ok(Built { state, backend })
 }

@@ -6,7 +6,7 @@ use crate::graphql::types::{
     ChangePasswordInput, ChangePasswordPayload, ClientAccount, ClientSignInPayload,
     CompleteAccountLinkInput, CompleteAccountLinkPayload, IntakeAssignment, SignInInput,
 };
-use crate::service::{client_accounts, links, resend};
+use crate::service::{client_accounts, links, reset_requests};
 use async_graphql::{Context, Object};
 
 #[derive(Default)]
@@ -45,7 +45,7 @@ impl AccountMutation {
         let email = EmailAddress::parse(&email, "email")
             .map_err(Into::into)
             .gql()?;
-        resend::request_password_reset(state(ctx)?, email.normalized(), ip(ctx))
+        reset_requests::request(state(ctx)?, email.normalized(), ip(ctx))
             .await
             .gql()?;
         Ok(true)

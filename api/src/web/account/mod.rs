@@ -7,7 +7,7 @@ mod render;
 use super::WebState;
 use crate::error::AppError;
 use crate::service::throttle::Action;
-use crate::service::{links, resend};
+use crate::service::{links, reset_requests};
 use entity::account_link::LinkKind;
 use minijinja::context;
 use poem::http::StatusCode;
@@ -204,7 +204,7 @@ async fn forgot_submit(
     let ip = remote_ip(req);
     // The same answer whether or not the address is known, and for malformed ones.
     if let Ok(email) = crate::domain::EmailAddress::parse(&form.email, "email")
-        && let Err(e) = resend::request_password_reset(&web.app, email.normalized(), ip).await
+        && let Err(e) = reset_requests::request(&web.app, email.normalized(), ip).await
     {
         return error_page(e);
     }

@@ -146,6 +146,43 @@ fn create_provider_refuses_a_weak_password_and_never_takes_one_from_argv() {
     assert!(!argv.status.success());
 }
 #[test]
+fn create_provider_refuses_links_and_hidden_characters_in_names() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value) in [
+        ("--organization", "Sunrise https://evil.example/verify"),
+        ("--organization", "Sunrise\u{202e}cinilC"),
+        ("--name", "Dr Who www.evil.example"),
+        ("--name", "Dr\u{200b}Who"),
+    ] {
+        let mut args = vec![
+            "create-provider",
+            "--organization",
+            "Sunrise",
+            "--email",
+            "doc@sunrise.test",
+            "--name",
+            "Dr Who",
+            "--password-stdin",
+        ];
+        let at = args.iter().position(|a| *a == flag).unwrap() + 1;
+        args[at] = value;
+        let mut child = portal(dir.path())
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = format!("{}\n", support::PASSWORD);
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag} {value:?} was accepted");
+        assert!(stderr.contains(&format!("{flag}:")), "{stderr}");
+    }
+}
+
+#[test]
 fn print_schema_matches_the_committed_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = portal(dir.path()).arg("print-schema").output().unwrap();

@@ -194,8 +194,19 @@ mod tests {
     #[test]
     fn bidi_and_invisible_characters_are_refused() {
         for c in [
-            '\u{202E}', '\u{202A}', '\u{2066}', '\u{200B}', '\u{200E}', '\u{2028}', '\u{2029}',
-            '\u{FEFF}', '\u{00AD}', '\u{2060}', '\u{E0041}', '\u{E000}', '\u{3164}',
+            '\u{202E}',
+            '\u{202A}',
+            '\u{2066}',
+            '\u{200B}',
+            '\u{200E}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{2060}',
+            '\u{E0041}',
+            '\u{E000}',
+            '\u{3164}',
         ] {
             let name = format!("Ja{c}ne");
             let err = PersonName::parse(&name, "lastName").unwrap_err();

@@ -34,8 +34,20 @@ const PRINTABLE_NAME: &str = "[^\\p{C}\\s@/:.\\u{115F}\\u{1160}\\u{3164}\\u{FFA0
 /// Characters a name must never carry: bidi controls, zero-width and other format
 /// characters, line separators, fillers that print as nothing.
 const HIDDEN: &[char] = &[
-    '\u{202E}', '\u{202D}', '\u{2067}', '\u{200B}', '\u{200F}', '\u{2028}', '\u{2029}',
-    '\u{FEFF}', '\u{00AD}', '\u{2060}', '\u{061C}', '\u{E0041}', '\u{3164}', '\u{E000}',
+    '\u{202E}',
+    '\u{202D}',
+    '\u{2067}',
+    '\u{200B}',
+    '\u{200F}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{FEFF}',
+    '\u{00AD}',
+    '\u{2060}',
+    '\u{061C}',
+    '\u{E0041}',
+    '\u{3164}',
+    '\u{E000}',
 ];
 
 fn any_uuid() -> impl Strategy<Value = uuid::Uuid> {

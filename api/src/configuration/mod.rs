@@ -31,6 +31,7 @@ pub struct Settings {
     pub run_migrations: bool,
     pub database_max_connections: u32,
     pub limits: GraphqlLimits,
+    pub http: HttpLimits,
     pub email: EmailSettings,
     /// Multiplies every abuse limit (1 in production; benchmarks raise it).
     pub abuse_limit_scale: u32,
@@ -58,6 +59,17 @@ pub struct GraphqlLimits {
     pub max_complexity: usize,
     pub max_aliases: usize,
     pub max_batch: usize,
+}
+
+/// Bounds on connections, so slow or idle clients cannot hold the server.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// How long a client may take to send a request head (also the keep-alive idle time).
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request body.
+    pub body_timeout: Duration,
+    /// Connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 /// A configuration value that cannot be used, naming the variable.
@@ -150,6 +162,11 @@ impl Settings {
                 max_complexity: vars.number_usize("GRAPHQL_MAX_COMPLEXITY", 5000, 1_000_000)?,
                 max_aliases: vars.number_usize("GRAPHQL_MAX_ALIASES", 30, 10_000)?,
                 max_batch: vars.number_usize("GRAPHQL_MAX_BATCH", 10, 100)?,
+            },
+            http: HttpLimits {
+                header_timeout: vars.secs("HTTP_HEADER_TIMEOUT_SECS", 10)?,
+                body_timeout: vars.secs("HTTP_BODY_TIMEOUT_SECS", 30)?,
+                max_connections: vars.number_usize("HTTP_MAX_CONNECTIONS", 1024, 1_000_000)?,
             },
         };
         if settings.app_env == AppEnv::Production {

@@ -3,6 +3,7 @@
 use crate::configuration::{AppEnv, Settings};
 use crate::graphql::build_schema;
 use crate::state::AppState;
+use crate::web::connections::{self, Connections};
 use crate::web::{self, WebState};
 use jobs::worker::Worker;
 use migration::{Migrator, MigratorTrait};
@@ -11,6 +12,7 @@ use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod wiring;
@@ -76,6 +78,7 @@ pub struct Application {
     state: AppState,
     worker: Option<Worker>,
     server: Server<std::convert::Infallible, poem::listener::BoxAcceptor>,
+    connections: Arc<Connections>,
 }
 
 impl Application {
@@ -113,12 +116,15 @@ impl Application {
             true => Some(email_worker(&state, backend)?),
             false => None,
         };
+        let connections = Connections::new(&state.settings.http);
+        let acceptor = connections::guard(&connections, acceptor);
         let server = Server::new_with_acceptor(acceptor.boxed());
         Ok(Self {
             port,
             state,
             worker,
             server,
+            connections,
         })
     }
 
@@ -139,6 +145,7 @@ impl Application {
             state,
             worker,
             server,
+            connections,
             ..
         } = self;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -152,10 +159,11 @@ impl Application {
         let introspection = settings.app_env == AppEnv::Development;
         let schema = build_schema(Some(state.clone()), &settings.limits, introspection);
         crate::web::health_recorder();
-        let routes = web::routes(WebState {
+        let web = WebState {
             app: state.clone(),
             schema,
-        });
+        };
+        let routes = web::routes(web, connections);
         let served = server
             .run_with_graceful_shutdown(routes, shutdown, Some(Duration::from_secs(10)))
             .await;

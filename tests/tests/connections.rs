@@ -124,3 +124,38 @@ async fn connections_over_the_cap_wait_while_requests_below_it_are_served() {
     let answer = closed_by_server(&mut over).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// Sends `head` and a 5 MB body in one go, without waiting for an interim answer (no
+/// `Expect: 100-continue`), then reads what the server said.
+async fn send_large_body(app: &TestApp, head: &str, body: &[u8]) -> String {
+    let mut stream = connect(app).await;
+    let sent = timeout(PATIENCE, async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(body).await
+    })
+    .await
+    .expect("the server took the body or closed, in time");
+    let answer = closed_by_server(&mut stream).await;
+    // Most clients stop at a failed write (broken pipe) and never read the answer.
+    assert!(sent.is_ok(), "sending failed: {sent:?}; answer: {answer:?}");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer:?}");
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_sending_5_mb_without_waiting_reads_the_413() {
+    let app = spawn_app_with(Backend::Sqlite, &[]).await;
+    let size = 5 * 1024 * 1024;
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: portal.test\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+    );
+    let answer = send_large_body(&app, &head, &vec![b' '; size]).await;
+    assert!(answer.contains("larger than 65536 bytes"), "{answer}");
+
+    // The same without a declared length: cut off at the limit, then drained.
+    let head = "POST /graphql HTTP/1.1\r\nHost: portal.test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let chunk = format!("10000\r\n{}\r\n", " ".repeat(0x10000));
+    let mut body = chunk.repeat(80).into_bytes();
+    body.extend_from_slice(b"0\r\n\r\n");
+    send_large_body(&app, head, &body).await;
+}

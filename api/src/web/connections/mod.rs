@@ -10,47 +10,48 @@
 //! `HTTP_HEADER_TIMEOUT_SECS` of the connection opening, of the last answer, or of the
 //! server's last write (so idle keep-alive connections end too). The [`track`]
 //! middleware tells a connection when one of its requests is being handled: hyper
-//! has parsed its head, and the handler and the body deadline take over.
+//! has parsed its head, and the handler and the body deadline take over. Closing
+//! connections linger, so a client still sending reads the answer (`poll_shutdown`).
 use crate::configuration::HttpLimits;
 use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::time::{Instant, Sleep};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+mod io;
+
+pub use io::GuardedIo;
 
 /// The open connections, by peer address, and the slots they take.
 pub struct Connections {
     slots: Arc<Semaphore>,
-    header_timeout: Duration,
+    pub(super) header_timeout: Duration,
     open: Mutex<HashMap<SocketAddr, Arc<Activity>>>,
 }
 
 /// What the connection and its requests share.
-struct Activity {
-    opened: Instant,
+pub(super) struct Activity {
+    pub(super) opened: Instant,
     /// Requests of this connection being handled now.
-    in_flight: AtomicUsize,
+    pub(super) in_flight: AtomicUsize,
     /// Milliseconds after `opened` when the connection last became idle.
-    idle_since_ms: AtomicU64,
+    pub(super) idle_since_ms: AtomicU64,
 }
 
 impl Activity {
-    fn stamp(&self) {
+    pub(super) fn stamp(&self) {
         let ms = self.opened.elapsed().as_millis() as u64;
         self.idle_since_ms.store(ms, Ordering::Release);
     }
 
-    fn head_deadline(&self, timeout: Duration) -> Instant {
+    pub(super) fn head_deadline(&self, timeout: Duration) -> Instant {
         let idle_since = Duration::from_millis(self.idle_since_ms.load(Ordering::Acquire));
         self.opened + idle_since + timeout
     }
@@ -65,7 +66,7 @@ impl Connections {
         })
     }
 
-    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Arc<Activity>>> {
+    pub(super) fn open(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Arc<Activity>>> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -124,7 +125,7 @@ impl<A: Acceptor> Acceptor for GuardedAcceptor<A> {
         self.inner.local_addr()
     }
 
-    async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
+    async fn accept(&mut self) -> std::io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
         let slots = &self.connections.slots;
         let slot = match slots.clone().try_acquire_owned() {
             Ok(slot) => slot,
@@ -135,118 +136,11 @@ impl<A: Acceptor> Acceptor for GuardedAcceptor<A> {
                     .clone()
                     .acquire_owned()
                     .await
-                    .map_err(io::Error::other)?
+                    .map_err(std::io::Error::other)?
             }
         };
         let (io, local, remote, scheme) = self.inner.accept().await?;
         let io = GuardedIo::new(io, slot, &self.connections, &remote);
         Ok((io, local, remote, scheme))
-    }
-}
-
-/// A connection under the head deadline; it leaves the registry and frees its slot
-/// when dropped.
-pub struct GuardedIo<IO> {
-    inner: IO,
-    activity: Arc<Activity>,
-    deadline: Pin<Box<Sleep>>,
-    header_timeout: Duration,
-    registered: Option<(SocketAddr, Arc<Connections>)>,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl<IO> GuardedIo<IO> {
-    fn new(
-        inner: IO,
-        slot: OwnedSemaphorePermit,
-        connections: &Arc<Connections>,
-        peer: &RemoteAddr,
-    ) -> Self {
-        let activity = Arc::new(Activity {
-            opened: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            idle_since_ms: AtomicU64::new(0),
-        });
-        let registered = peer.as_socket_addr().map(|addr| {
-            connections.open().insert(*addr, activity.clone());
-            (*addr, connections.clone())
-        });
-        let header_timeout = connections.header_timeout;
-        Self {
-            deadline: Box::pin(tokio::time::sleep_until(
-                activity.head_deadline(header_timeout),
-            )),
-            inner,
-            activity,
-            header_timeout,
-            registered,
-            _slot: slot,
-        }
-    }
-
-    /// True when no request is being handled and the head deadline has passed.
-    fn head_overdue(&mut self, cx: &mut Context<'_>) -> bool {
-        if self.activity.in_flight.load(Ordering::Acquire) > 0 {
-            return false;
-        }
-        let deadline = self.activity.head_deadline(self.header_timeout);
-        if self.deadline.deadline() != deadline {
-            self.deadline.as_mut().reset(deadline);
-        }
-        self.deadline.as_mut().poll(cx).is_ready()
-    }
-}
-
-impl<IO> Drop for GuardedIo<IO> {
-    fn drop(&mut self) {
-        if let Some((addr, connections)) = self.registered.take() {
-            let mut open = connections.open();
-            if open
-                .get(&addr)
-                .is_some_and(|a| Arc::ptr_eq(a, &self.activity))
-            {
-                open.remove(&addr);
-            }
-        }
-    }
-}
-
-impl<IO: AsyncRead + Unpin> AsyncRead for GuardedIo<IO> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if self.head_overdue(cx) {
-            tracing::info!("closing a connection whose request head did not arrive in time");
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "request head not received in time",
-            )));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<IO: AsyncWrite + Unpin> AsyncWrite for GuardedIo<IO> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(written, Poll::Ready(Ok(n)) if n > 0) {
-            // An answer still going out to a slow reader is not idleness.
-            self.activity.stamp();
-        }
-        written
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

@@ -147,11 +147,30 @@ fn create_provider_refuses_a_weak_password_and_never_takes_one_from_argv() {
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("password refused"));
+    // Every required argument is there, so `--password` itself is the reason.
     let argv = portal(dir.path())
-        .args(["create-provider", "--password", "x"])
+        .args([
+            "create-provider",
+            "--organization",
+            "Sunrise",
+            "--email",
+            "doc@sunrise.test",
+            "--name",
+            "Dr Who",
+            "--password",
+            support::PASSWORD,
+        ])
+        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(!argv.status.success());
+    let stderr = String::from_utf8_lossy(&argv.stderr);
+    assert!(
+        stderr.contains("unexpected argument '--password'"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("required"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&argv.stdout).contains("Created provider"));
 }
 #[test]
 fn create_provider_refuses_links_and_hidden_characters_in_names() {

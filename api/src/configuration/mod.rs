@@ -233,6 +233,9 @@ mod tests {
         assert!(s.graphiql);
         assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
         assert_eq!(s.session_ttl, Duration::from_secs(43200));
+        assert_eq!(s.http.header_timeout, Duration::from_secs(10));
+        assert_eq!(s.http.body_timeout, Duration::from_secs(30));
+        assert_eq!(s.http.max_connections, 1024);
     }
 
     #[test]
@@ -260,6 +263,9 @@ mod tests {
             ("DATABASE_MAX_CONNECTIONS", "4294967296"),
             ("GRAPHQL_MAX_DEPTH", "9223372036854775808"),
             ("ABUSE_LIMIT_SCALE", "1000001"),
+            ("HTTP_HEADER_TIMEOUT_SECS", "0"),
+            ("HTTP_BODY_TIMEOUT_SECS", "315360001"),
+            ("HTTP_MAX_CONNECTIONS", "1000001"),
         ];
         for (name, value) in cases {
             let e = settings(&[(name, value)]).unwrap_err();

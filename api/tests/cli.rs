@@ -48,7 +48,7 @@ fn bad_configuration_is_one_line_naming_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken_addr = taken.local_addr().unwrap().to_string();
-    let cases: [(&str, &str, &str); 5] = [
+    let cases: [(&str, &str, &str); 9] = [
         (
             "DATABASE_URL",
             "mysql://root:hunter2@db/portal",
@@ -62,6 +62,14 @@ fn bad_configuration_is_one_line_naming_the_variable() {
         ("BIND", "localhost", "BIND"),
         ("BIND", &taken_addr, "BIND"),
         ("REDIS_URL", "http://redis", "REDIS_URL"),
+        (
+            "PUBLIC_URL",
+            "https://portal.example@evil.example",
+            "PUBLIC_URL",
+        ),
+        ("PUBLIC_URL", "https://portal example", "PUBLIC_URL"),
+        ("RESEND_WINDOW_SECS", "10000000000000", "RESEND_WINDOW_SECS"),
+        ("ABUSE_LIMIT_SCALE", "1000000000", "ABUSE_LIMIT_SCALE"),
     ];
     for (name, value, variable) in cases {
         let out = portal(dir.path())
@@ -139,12 +147,68 @@ fn create_provider_refuses_a_weak_password_and_never_takes_one_from_argv() {
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("password refused"));
+    // Every required argument is there, so `--password` itself is the reason.
     let argv = portal(dir.path())
-        .args(["create-provider", "--password", "x"])
+        .args([
+            "create-provider",
+            "--organization",
+            "Sunrise",
+            "--email",
+            "doc@sunrise.test",
+            "--name",
+            "Dr Who",
+            "--password",
+            support::PASSWORD,
+        ])
+        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(!argv.status.success());
+    let stderr = String::from_utf8_lossy(&argv.stderr);
+    assert!(
+        stderr.contains("unexpected argument '--password'"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("required"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&argv.stdout).contains("Created provider"));
 }
+#[test]
+fn create_provider_refuses_links_and_hidden_characters_in_names() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value) in [
+        ("--organization", "Sunrise https://evil.example/verify"),
+        ("--organization", "Sunrise\u{202e}cinilC"),
+        ("--name", "Dr Who www.evil.example"),
+        ("--name", "Dr\u{200b}Who"),
+    ] {
+        let mut args = vec![
+            "create-provider",
+            "--organization",
+            "Sunrise",
+            "--email",
+            "doc@sunrise.test",
+            "--name",
+            "Dr Who",
+            "--password-stdin",
+        ];
+        let at = args.iter().position(|a| *a == flag).unwrap() + 1;
+        args[at] = value;
+        let mut child = portal(dir.path())
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = format!("{}\n", support::PASSWORD);
+        let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag} {value:?} was accepted");
+        assert!(stderr.contains(&format!("{flag}:")), "{stderr}");
+    }
+}
+
 #[test]
 fn print_schema_matches_the_committed_file() {
     let dir = tempfile::tempdir().unwrap();

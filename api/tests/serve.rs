@@ -119,3 +119,32 @@ async fn json_logs_carry_request_ids_and_never_a_password_or_token() {
         assert!(!all.contains(secret), "a secret reached the log");
     }
 }
+
+/// SIGTERM during the very first start (while migrations run on a new SQLite file)
+/// once left a database on which every later start failed with `table "client"
+/// already exists`. Whenever the first start is killed, the next one must work.
+#[test]
+fn a_first_start_killed_at_any_moment_leaves_a_database_the_next_start_can_use() {
+    for delay_ms in [20, 50, 80, 120, 160, 200, 300, 400] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = portal(dir.path())
+            .arg("serve")
+            .env("BIND", "127.0.0.1:0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // The kill lands at a chosen moment of start-up; nothing to wait for.
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let pid = i32::try_from(first.id()).unwrap();
+        // SAFETY: signalling our own child process by its pid.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let _ = first.wait();
+        let next = portal(dir.path()).arg("migrate").output().unwrap();
+        assert!(
+            next.status.success(),
+            "killed after {delay_ms} ms: {}",
+            String::from_utf8_lossy(&next.stderr)
+        );
+    }
+}

@@ -15,6 +15,7 @@ pub enum Organization {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(Organization::Table)
             .col(pk_uuid(Organization::Id))
             .col(string(Organization::Name))

@@ -19,6 +19,7 @@ pub enum Provider {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(Provider::Table)
             .col(pk_uuid(Provider::Id))
             .col(uuid(Provider::OrganizationId))
@@ -38,6 +39,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("idx_provider_organization")
                     .table(Provider::Table)
                     .col(Provider::OrganizationId)

@@ -26,6 +26,7 @@ pub enum Client {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(Client::Table)
             .col(pk_uuid(Client::Id))
             .col(uuid(Client::OrganizationId))
@@ -54,6 +55,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("uq_client_org_email")
                     .table(Client::Table)
                     .col(Client::OrganizationId)
@@ -65,6 +67,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("idx_client_org_sort")
                     .table(Client::Table)
                     .col(Client::OrganizationId)

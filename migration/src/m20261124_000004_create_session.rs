@@ -21,6 +21,7 @@ enum Session {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(Session::Table)
             .col(pk_uuid(Session::Id))
             .col(string_uniq(Session::TokenHash))
@@ -48,6 +49,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("idx_session_expires_at")
                     .table(Session::Table)
                     .col(Session::ExpiresAt)

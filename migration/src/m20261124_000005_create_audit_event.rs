@@ -23,6 +23,7 @@ enum AuditEvent {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(AuditEvent::Table)
             .col(pk_uuid(AuditEvent::Id))
             .col(uuid(AuditEvent::OrganizationId))
@@ -52,6 +53,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("idx_audit_event_client_created")
                     .table(AuditEvent::Table)
                     .col(AuditEvent::ClientId)

@@ -15,6 +15,11 @@ enum ClientLinks {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite has no ADD COLUMN IF NOT EXISTS; a run that added the column but
+        // was not recorded must still complete.
+        if manager.has_column("client", "link_generation").await? {
+            return Ok(());
+        }
         manager
             .alter_table(
                 Table::alter()

@@ -23,6 +23,7 @@ pub enum AccountLink {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(AccountLink::Table)
             .col(pk_uuid(AccountLink::Id))
             .col(uuid(AccountLink::ClientId))
@@ -46,6 +47,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("idx_account_link_client")
                     .table(AccountLink::Table)
                     .col(AccountLink::ClientId)

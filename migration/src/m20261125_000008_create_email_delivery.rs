@@ -29,6 +29,7 @@ pub enum EmailDelivery {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(EmailDelivery::Table)
             .col(pk_uuid(EmailDelivery::Id))
             .col(uuid(EmailDelivery::ClientId))
@@ -72,7 +73,7 @@ impl MigrationTrait for Migration {
             ),
         ] {
             let mut index = Index::create();
-            index.name(name).table(EmailDelivery::Table);
+            index.if_not_exists().name(name).table(EmailDelivery::Table);
             for col in cols {
                 index.col(col);
             }

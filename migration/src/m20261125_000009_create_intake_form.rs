@@ -19,6 +19,7 @@ pub enum IntakeForm {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(IntakeForm::Table)
             .col(pk_uuid(IntakeForm::Id))
             .col(uuid(IntakeForm::OrganizationId))

@@ -20,6 +20,7 @@ enum IntakeAssignment {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(IntakeAssignment::Table)
             .col(pk_uuid(IntakeAssignment::Id))
             .col(uuid(IntakeAssignment::ClientId))
@@ -46,6 +47,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("idx_intake_assignment_client_form")
                     .table(IntakeAssignment::Table)
                     .col(IntakeAssignment::ClientId)

@@ -22,6 +22,7 @@ enum IntakeCheck {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(IntakeCheck::Table)
             .col(pk_uuid(IntakeCheck::Id))
             .col(uuid(IntakeCheck::ClientId))
@@ -42,6 +43,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("idx_intake_check_client_activation")
                     .table(IntakeCheck::Table)
                     .col(IntakeCheck::ClientId)
@@ -53,6 +55,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("idx_intake_check_due")
                     .table(IntakeCheck::Table)
                     .col(IntakeCheck::Status)

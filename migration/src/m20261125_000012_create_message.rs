@@ -20,6 +20,7 @@ enum Message {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let table = Table::create()
+            .if_not_exists()
             .table(Message::Table)
             .col(pk_uuid(Message::Id))
             .col(uuid(Message::ClientId))
@@ -46,6 +47,7 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .if_not_exists()
                     .name("idx_message_client")
                     .table(Message::Table)
                     .col(Message::ClientId)

@@ -17,6 +17,10 @@ enum AccountLinkDelivery {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite has no ADD COLUMN IF NOT EXISTS: a run that added it must still complete.
+        if manager.has_column("account_link", "delivery_id").await? {
+            return Ok(());
+        }
         manager
             .alter_table(
                 Table::alter()

@@ -15,6 +15,10 @@ enum EmailDeliveryCap {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite has no ADD COLUMN IF NOT EXISTS: a run that added it must still complete.
+        if manager.has_column("email_delivery", "counted_in").await? {
+            return Ok(());
+        }
         manager
             .alter_table(
                 Table::alter()

@@ -6,11 +6,13 @@ pub mod app;
 pub mod database;
 pub mod logscan;
 pub mod mail;
+pub mod ports;
 pub mod smtp;
 
 pub use app::*;
 pub use database::TestDatabase;
-pub use smtp::{Received, SmtpSink, free_port};
+pub use ports::ReservedPort;
+pub use smtp::{Received, SmtpSink};
 
 use portal_api::domain::{EmailAddress, NewPassword, PersonName};
 use portal_api::service::providers::{self, NewProvider, OrganizationChoice};

@@ -80,7 +80,8 @@ impl TestApp {
         body["data"]["client"].clone()
     }
 
-    /// Waits until every email of the client has left `QUEUED`/`SENDING`.
+    /// Waits until every email of the client has left `QUEUED`/`SENDING`; fails the
+    /// test if that takes more than 20 s.
     pub async fn wait_deliveries_settled(&self, token: &str, client_id: &str) -> Value {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
@@ -92,9 +93,13 @@ impl TestApp {
                         .any(|d| d["status"] == "QUEUED" || d["status"] == "SENDING")
                 })
                 .unwrap_or(true);
-            if !pending || tokio::time::Instant::now() > deadline {
+            if !pending {
                 return view;
             }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the emails of client {client_id} were still queued or sending after 20 s: {view}"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }

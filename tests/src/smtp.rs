@@ -105,12 +105,16 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a sink on a free port.
     pub fn start() -> Self {
-        Self::start_on(0).expect("SMTP sink starts")
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
+        Self::start_with(listener).expect("SMTP sink starts")
     }
 
-    /// Starts a sink on `port` (0 = any); fails if the port is taken.
-    pub fn start_on(port: u16) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", port))?;
+    /// Starts a sink on a port the test held while the "server" was down.
+    pub fn start_on(reserved: crate::ReservedPort) -> std::io::Result<Self> {
+        Self::start_with(reserved.listen()?)
+    }
+
+    fn start_with(listener: TcpListener) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let inbox = Inbox::default();
         let mut server = Server::new(inbox.clone());
@@ -173,10 +177,4 @@ impl SmtpSink {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
-}
-
-/// A loopback port with nothing listening on it (bound, then released).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
 }

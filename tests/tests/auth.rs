@@ -2,6 +2,7 @@
 use portal_tests::{Backend, PASSWORD, error_code, on_both_databases, spawn_app, spawn_app_with};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::json;
+use sha2::Digest;
 
 on_both_databases!(
     a_provider_signs_in_and_sees_itself,
@@ -102,7 +103,11 @@ async fn sessions_are_stored_only_as_hashes(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(sessions.len(), 1);
-    assert_ne!(sessions[0].token_hash, provider.token);
+    let sha256_hex: String = sha2::Sha256::digest(provider.token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(sessions[0].token_hash, sha256_hex, "stored as its SHA-256");
     assert!(!sessions[0].token_hash.contains(&provider.token[4..]));
     let lifetime = sessions[0].expires_at - sessions[0].created_at;
     assert_eq!(lifetime.num_hours(), 12, "default session lifetime");

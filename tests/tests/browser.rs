@@ -3,7 +3,7 @@
 //! password refused, a good one accepted, and the client then signs in.
 use fantoccini::{ClientBuilder, Locator};
 use portal_tests::mail::CLIENT_PASSWORD;
-use portal_tests::{Backend, Queue, free_port, spawn_mail_app};
+use portal_tests::{Backend, Queue, spawn_mail_app};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -25,21 +25,38 @@ async fn start_driver() -> (Driver, String) {
         std::path::Path::new(CHROMEDRIVER).exists(),
         "this test needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run installs them"
     );
-    let port = free_port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let url = format!("http://127.0.0.1:{port}");
-    for _ in 0..100 {
-        if reqwest::get(format!("{url}/status")).await.is_ok() {
-            break;
+    // chromedriver cannot take a socket from the test, so a port released here may
+    // be taken before it binds: a driver that exits is retried on another port, and
+    // one that never answers fails the test instead of being used half-started.
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a loopback port")
+            .port();
+        let mut driver = Driver(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts"),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            if matches!(driver.0.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            let status = reqwest::get(format!("{url}/status")).await;
+            if status.is_ok_and(|r| r.status().is_success())
+                && matches!(driver.0.try_wait(), Ok(None))
+            {
+                return (driver, url);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    (Driver(child), url)
+    panic!("chromedriver did not start on any of five ports");
 }
 
 /// Waits up to 15 s for the element with `id`; on failure shows the page it got.

@@ -51,6 +51,17 @@ async fn invalid_client_input_is_refused_naming_the_field(backend: Backend) {
         (("Jane", "Doe", Some("jane@")), "email"),
         (("Jane", "Doe", Some("jane example.com")), "email"),
         (("Jane", "Doe", Some("jane@example")), "email"),
+        (
+            (
+                "Jane - your account was locked, verify at https://evil.example/verify",
+                "Doe",
+                None,
+            ),
+            "firstName",
+        ),
+        (("Jane", "Doe\u{202e}cod.exe", None), "lastName"),
+        (("Ja\u{200b}ne", "Doe", None), "firstName"),
+        (("Jane", "Doe\u{2028}Security team", None), "lastName"),
     ];
     for ((first, last, email), field) in cases {
         let body = app.create_client(&p.token, first, last, email).await;

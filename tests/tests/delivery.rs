@@ -2,7 +2,7 @@
 //! server, and a worker restarted with mail still queued.
 use entity::email_delivery;
 use portal_tests::{
-    Backend, Queue, SmtpSink, free_port, in_both_modes, spawn_mail_app, spawn_mail_app_with,
+    Backend, Queue, ReservedPort, SmtpSink, in_both_modes, spawn_mail_app, spawn_mail_app_with,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
@@ -71,8 +71,8 @@ async fn a_permanent_refusal_fails_at_once_with_the_reason(backend: Backend, que
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_mail_server_down_delivery_is_retried_until_it_is_back() {
-    let port = free_port();
-    let url = format!("smtp://127.0.0.1:{port}");
+    let port = ReservedPort::new();
+    let url = format!("smtp://127.0.0.1:{}", port.port);
     let app = spawn_mail_app(Backend::Postgres, Queue::Redis, &[("SMTP_URL", &url)]).await;
     let provider = app.signed_in_provider("Practice").await;
     let id = app
@@ -91,6 +91,10 @@ async fn with_the_mail_server_down_delivery_is_retried_until_it_is_back() {
     };
     let delivery = &view["emailDeliveries"][0];
     assert!(
+        delivery["attempts"].as_i64().unwrap_or(0) >= 2,
+        "not retried in 20 s: {view}"
+    );
+    assert!(
         ["QUEUED", "SENDING"].contains(&delivery["status"].as_str().unwrap()),
         "{view}"
     );
@@ -99,7 +103,7 @@ async fn with_the_mail_server_down_delivery_is_retried_until_it_is_back() {
         "{view}"
     );
 
-    let sink = SmtpSink::start_on(port).expect("the port is still free");
+    let sink = SmtpSink::start_on(port).expect("the held port listens");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while sink.messages_to("jane@example.com").is_empty() && tokio::time::Instant::now() < deadline
     {

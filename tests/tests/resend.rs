@@ -4,7 +4,7 @@ use access::clock::Clock;
 use chrono::{DateTime, Duration, Utc};
 use entity::{account_link, email_delivery};
 use portal_tests::{
-    Backend, Queue, error_code, free_port, in_both_modes, spawn_app_with, spawn_mail_app,
+    Backend, Queue, ReservedPort, error_code, in_both_modes, spawn_app_with, spawn_mail_app,
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
@@ -187,7 +187,9 @@ async fn fifty_concurrent_resends_through_two_instances_let_exactly_five_through
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_a_resend_is_refused_and_nothing_is_written() {
-    let dead = format!("redis://127.0.0.1:{}", free_port());
+    // Held for the whole test: nothing can start listening there.
+    let port = ReservedPort::new();
+    let dead = format!("redis://127.0.0.1:{}", port.port);
     let prefix = format!("test:{}", Uuid::new_v4().simple());
     let app = spawn_app_with(
         Backend::Postgres,

@@ -1,4 +1,5 @@
 //! Settings of the email path and the resend cap.
+use super::values::Vars;
 use super::{ConfigError, err};
 use lettre::message::Mailbox;
 use secrecy::SecretString;
@@ -30,13 +31,11 @@ const DEFAULT_SMTP_URL: &str = "file://mail";
 const DEFAULT_MAIL_FROM: &str = "Client Portal <no-reply@portal.localhost>";
 
 impl EmailSettings {
-    /// Reads the email variables through `var` (blank counts as unset).
-    pub fn from_vars(
-        var: &dyn Fn(&str) -> Option<String>,
-        number: &dyn Fn(&'static str, u64) -> Result<u64, ConfigError>,
-    ) -> Result<Self, ConfigError> {
-        let smtp_url = var("SMTP_URL").unwrap_or_else(|| DEFAULT_SMTP_URL.to_owned());
-        let smtp_url = smtp_url.trim().to_owned();
+    /// Reads the email variables (blank counts as unset).
+    pub(super) fn from_vars(vars: &Vars) -> Result<Self, ConfigError> {
+        let smtp_url = vars
+            .text("SMTP_URL")
+            .unwrap_or_else(|| DEFAULT_SMTP_URL.to_owned());
         if !["smtp://", "smtps://", "file://"]
             .iter()
             .any(|p| smtp_url.starts_with(p))
@@ -46,34 +45,32 @@ impl EmailSettings {
                 "must start with smtp://, smtps:// or file://",
             ));
         }
-        let from_text = var("MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned());
-        let mail_from: Mailbox = from_text.trim().parse().map_err(|_| {
+        let from_text = vars
+            .text("MAIL_FROM")
+            .unwrap_or_else(|| DEFAULT_MAIL_FROM.to_owned());
+        let mail_from: Mailbox = from_text.parse().map_err(|_| {
             err(
                 "MAIL_FROM",
                 format!("{from_text:?} is not an address like Practice <no-reply@example.com>"),
             )
         })?;
-        let prefix = var("REDIS_KEY_PREFIX").unwrap_or_else(|| "portal".to_owned());
+        let prefix = vars
+            .text("REDIS_KEY_PREFIX")
+            .unwrap_or_else(|| "portal".to_owned());
         if prefix.contains(char::is_whitespace) {
             return Err(err("REDIS_KEY_PREFIX", "must not contain spaces"));
         }
         Ok(Self {
             smtp_url: SecretString::from(smtp_url),
             mail_from,
-            reset_link_ttl: Duration::from_secs(number("RESET_LINK_TTL_SECS", 86_400)?),
-            resend_limit: u32::try_from(number("RESEND_LIMIT", 5)?)
-                .map_err(|_| err("RESEND_LIMIT", "is too large"))?,
-            resend_window: Duration::from_secs(number("RESEND_WINDOW_SECS", 86_400)?),
-            self_reset_limit: u32::try_from(number("SELF_RESET_LIMIT", 3)?)
-                .map_err(|_| err("SELF_RESET_LIMIT", "is too large"))?,
-            max_attempts: i32::try_from(number("EMAIL_MAX_ATTEMPTS", 8)?)
-                .map_err(|_| err("EMAIL_MAX_ATTEMPTS", "is too large"))?,
-            retry_base: Duration::from_millis(number("EMAIL_RETRY_BASE_MS", 2000)?),
-            sweep_grace: Duration::from_millis(number("EMAIL_SWEEP_GRACE_MS", 10_000)?),
-            intake_reminder_delay: Duration::from_secs(number(
-                "INTAKE_REMINDER_DELAY_SECS",
-                86_400,
-            )?),
+            reset_link_ttl: vars.secs("RESET_LINK_TTL_SECS", 86_400)?,
+            resend_limit: vars.number_u32("RESEND_LIMIT", 5, 1_000_000)?,
+            resend_window: vars.secs("RESEND_WINDOW_SECS", 86_400)?,
+            self_reset_limit: vars.number_u32("SELF_RESET_LIMIT", 3, 1_000_000)?,
+            max_attempts: vars.number_u32("EMAIL_MAX_ATTEMPTS", 8, 1_000)? as i32,
+            retry_base: vars.millis("EMAIL_RETRY_BASE_MS", 2000)?,
+            sweep_grace: vars.millis("EMAIL_SWEEP_GRACE_MS", 10_000)?,
+            intake_reminder_delay: vars.secs("INTAKE_REMINDER_DELAY_SECS", 86_400)?,
             redis_key_prefix: prefix,
         })
     }

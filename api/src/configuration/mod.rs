@@ -3,11 +3,15 @@
 
 mod email;
 mod production;
+mod public_url;
+mod values;
 
 pub use email::EmailSettings;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::time::Duration;
+pub use values::MAX_DURATION_SECS;
+use values::Vars;
 
 /// Everything the service reads from its environment.
 #[derive(Debug, Clone)]
@@ -27,6 +31,7 @@ pub struct Settings {
     pub run_migrations: bool,
     pub database_max_connections: u32,
     pub limits: GraphqlLimits,
+    pub http: HttpLimits,
     pub email: EmailSettings,
     /// Multiplies every abuse limit (1 in production; benchmarks raise it).
     pub abuse_limit_scale: u32,
@@ -54,6 +59,17 @@ pub struct GraphqlLimits {
     pub max_complexity: usize,
     pub max_aliases: usize,
     pub max_batch: usize,
+}
+
+/// Bounds on connections, so slow or idle clients cannot hold the server.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// How long a client may take to send a request head (also the keep-alive idle time).
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request body.
+    pub body_timeout: Duration,
+    /// Connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
 }
 
 /// A configuration value that cannot be used, naming the variable.
@@ -88,17 +104,18 @@ impl Settings {
 
     /// Builds settings from any variable source (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let vars = Vars::new(&get);
+        let var = |name: &str| vars.text(name);
         let database_url = parse_database_url(var("DATABASE_URL"))?;
         let redis_url = var("REDIS_URL").map(parse_redis_url).transpose()?;
         let bind_text = var("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-        let bind: SocketAddr = bind_text.trim().parse().map_err(|_| {
+        let bind: SocketAddr = bind_text.parse().map_err(|_| {
             err(
                 "BIND",
                 format!("{bind_text:?} is not an address like 127.0.0.1:8000"),
             )
         })?;
-        let app_env = match var("APP_ENV").as_deref().map(str::trim) {
+        let app_env = match var("APP_ENV").as_deref() {
             None | Some("development") | Some("dev") => AppEnv::Development,
             Some("production") | Some("prod") => AppEnv::Production,
             Some(other) => {
@@ -108,11 +125,8 @@ impl Settings {
                 ));
             }
         };
-        let graphiql = match var("GRAPHIQL") {
-            None => app_env == AppEnv::Development,
-            Some(v) => parse_bool("GRAPHIQL", &v)?,
-        };
-        let log_format = match var("LOG_FORMAT").as_deref().map(str::trim) {
+        let graphiql = vars.bool("GRAPHIQL", app_env == AppEnv::Development)?;
+        let log_format = match var("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
@@ -123,16 +137,12 @@ impl Settings {
             }
         };
         let public_url_from_bind = var("PUBLIC_URL").is_none();
-        let public_url = var("PUBLIC_URL")
-            .map(|u| u.trim().trim_end_matches('/').to_owned())
-            .unwrap_or_else(|| format!("http://{bind}"));
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(err("PUBLIC_URL", "must start with http:// or https://"));
-        }
-        let number = |name: &'static str, default: u64| parse_number(name, var(name), default);
-        let email = EmailSettings::from_vars(&var, &number)?;
+        let public_url = match var("PUBLIC_URL") {
+            Some(url) => public_url::parse(&url)?,
+            None => format!("http://{bind}"),
+        };
         let settings = Self {
-            email,
+            email: EmailSettings::from_vars(&vars)?,
             database_url,
             redis_url,
             bind,
@@ -141,20 +151,22 @@ impl Settings {
             log_format,
             public_url,
             public_url_from_bind,
-            session_ttl: Duration::from_secs(number("SESSION_TTL_SECS", 12 * 3600)?),
-            run_migrations: var("RUN_MIGRATIONS")
-                .map(|v| parse_bool("RUN_MIGRATIONS", &v))
-                .transpose()?
-                .unwrap_or(true),
-            database_max_connections: number("DATABASE_MAX_CONNECTIONS", 10)? as u32,
-            abuse_limit_scale: u32::try_from(number("ABUSE_LIMIT_SCALE", 1)?)
-                .map_err(|_| err("ABUSE_LIMIT_SCALE", "is too large"))?,
+            session_ttl: vars.secs("SESSION_TTL_SECS", 12 * 3600)?,
+            run_migrations: vars.bool("RUN_MIGRATIONS", true)?,
+            database_max_connections: vars.number_u32("DATABASE_MAX_CONNECTIONS", 10, 1_000)?,
+            // Benchmarks raise every abuse limit a millionfold; production keeps 1.
+            abuse_limit_scale: vars.number_u32("ABUSE_LIMIT_SCALE", 1, 1_000_000)?,
             limits: GraphqlLimits {
-                max_body_bytes: number("GRAPHQL_MAX_BODY_BYTES", 64 * 1024)? as usize,
-                max_depth: number("GRAPHQL_MAX_DEPTH", 12)? as usize,
-                max_complexity: number("GRAPHQL_MAX_COMPLEXITY", 5000)? as usize,
-                max_aliases: number("GRAPHQL_MAX_ALIASES", 30)? as usize,
-                max_batch: number("GRAPHQL_MAX_BATCH", 10)? as usize,
+                max_body_bytes: vars.number_usize("GRAPHQL_MAX_BODY_BYTES", 64 * 1024, 16 << 20)?,
+                max_depth: vars.number_usize("GRAPHQL_MAX_DEPTH", 12, 100)?,
+                max_complexity: vars.number_usize("GRAPHQL_MAX_COMPLEXITY", 5000, 1_000_000)?,
+                max_aliases: vars.number_usize("GRAPHQL_MAX_ALIASES", 30, 10_000)?,
+                max_batch: vars.number_usize("GRAPHQL_MAX_BATCH", 10, 100)?,
+            },
+            http: HttpLimits {
+                header_timeout: vars.secs("HTTP_HEADER_TIMEOUT_SECS", 10)?,
+                body_timeout: vars.secs("HTTP_BODY_TIMEOUT_SECS", 30)?,
+                max_connections: vars.number_usize("HTTP_MAX_CONNECTIONS", 1024, 1_000_000)?,
             },
         };
         if settings.app_env == AppEnv::Production {
@@ -200,31 +212,6 @@ fn parse_redis_url(value: String) -> Result<SecretString, ConfigError> {
     Ok(SecretString::from(url))
 }
 
-fn parse_bool(variable: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        other => Err(err(variable, format!("{other:?} is not true or false"))),
-    }
-}
-
-fn parse_number(
-    variable: &'static str,
-    value: Option<String>,
-    default: u64,
-) -> Result<u64, ConfigError> {
-    let Some(text) = value else {
-        return Ok(default);
-    };
-    match text.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(err(
-            variable,
-            format!("{text:?} is not a positive whole number"),
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +233,9 @@ mod tests {
         assert!(s.graphiql);
         assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
         assert_eq!(s.session_ttl, Duration::from_secs(43200));
+        assert_eq!(s.http.header_timeout, Duration::from_secs(10));
+        assert_eq!(s.http.body_timeout, Duration::from_secs(30));
+        assert_eq!(s.http.max_connections, 1024);
     }
 
     #[test]
@@ -264,6 +254,18 @@ mod tests {
             ("MAIL_FROM", "not an address"),
             ("RESEND_LIMIT", "0"),
             ("RESET_LINK_TTL_SECS", "soon"),
+            ("PUBLIC_URL", "https://portal.example@evil.example"),
+            ("PUBLIC_URL", "https://portal example"),
+            ("PUBLIC_URL", "http://portal.example/?x=1"),
+            ("RESEND_WINDOW_SECS", "10000000000000"),
+            ("SESSION_TTL_SECS", "18446744073709551616"),
+            ("EMAIL_RETRY_BASE_MS", "18446744073709551615"),
+            ("DATABASE_MAX_CONNECTIONS", "4294967296"),
+            ("GRAPHQL_MAX_DEPTH", "9223372036854775808"),
+            ("ABUSE_LIMIT_SCALE", "1000001"),
+            ("HTTP_HEADER_TIMEOUT_SECS", "0"),
+            ("HTTP_BODY_TIMEOUT_SECS", "315360001"),
+            ("HTTP_MAX_CONNECTIONS", "1000001"),
         ];
         for (name, value) in cases {
             let e = settings(&[(name, value)]).unwrap_err();

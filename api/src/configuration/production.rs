@@ -1,7 +1,8 @@
 //! `APP_ENV=production` refuses settings that are only fit for trying the service
 //! out: the embedded database and queue, `.eml` files instead of mail, the built-in
-//! sender, links pointing at plain HTTP or at the bind address, the playground, and
-//! the passwords shipped in examples (`docker-compose.yml`'s `portal:portal`).
+//! sender, links pointing at plain HTTP or at the bind address, the playground, raised
+//! abuse limits, and the passwords shipped in examples (`docker-compose.yml`'s
+//! `portal:portal`).
 use super::{ConfigError, Settings, err};
 use secrecy::ExposeSecret;
 
@@ -86,6 +87,12 @@ pub fn check(settings: &Settings) -> Result<(), ConfigError> {
     if settings.graphiql {
         return Err(err("GRAPHIQL", "the playground cannot be on in production"));
     }
+    if settings.abuse_limit_scale != 1 {
+        return Err(err(
+            "ABUSE_LIMIT_SCALE",
+            "raises every abuse limit (for benchmarks); production keeps 1",
+        ));
+    }
     Ok(())
 }
 
@@ -142,6 +149,11 @@ mod tests {
             ("PUBLIC_URL", ""),
             ("PUBLIC_URL", "http://portal.sunrise.example"),
             ("GRAPHIQL", "true"),
+            ("ABUSE_LIMIT_SCALE", "1000"),
+            ("ABUSE_LIMIT_SCALE", "2"),
+            ("PUBLIC_URL", "https://portal.sunrise.example@evil.example"),
+            ("PUBLIC_URL", "https://portal sunrise.example"),
+            ("RESEND_WINDOW_SECS", "10000000000000"),
         ];
         for (variable, value) in cases {
             let e = settings(&[(variable, value)]).unwrap_err();

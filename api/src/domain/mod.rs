@@ -6,6 +6,7 @@ mod name;
 mod password;
 #[cfg(test)]
 mod proptests;
+pub mod text;
 mod typo;
 
 pub use access::token::{LinkToken, SessionToken};
@@ -13,6 +14,7 @@ pub use cursor::ClientCursor;
 pub use email::EmailAddress;
 pub use name::PersonName;
 pub use password::{NewPassword, WeakPassword};
+pub use text::SearchTerm;
 pub use typo::suggestion as typo_suggestion;
 
 /// Why a user-supplied value was refused; the message is safe to show back.

@@ -26,6 +26,30 @@ fn name_at_the_bound() -> impl Strategy<Value = String> {
     (prop::sample::select(chars), 95usize..=100).prop_map(|(c, n)| c.to_string().repeat(n))
 }
 
+/// A name of 2 to 100 printable characters that cannot spell an address or a link.
+const PRINTABLE_NAME: &str = "[^\\p{C}\\s@/:.\\u{115F}\\u{1160}\\u{3164}\\u{FFA0}\\u{034F}]\
+     [^\\p{C}\\p{Zl}\\p{Zp}@/:.\\u{115F}\\u{1160}\\u{3164}\\u{FFA0}\\u{034F}]{0,98}\
+     [^\\p{C}\\s@/:.\\u{115F}\\u{1160}\\u{3164}\\u{FFA0}\\u{034F}]";
+
+/// Characters a name must never carry: bidi controls, zero-width and other format
+/// characters, line separators, fillers that print as nothing.
+const HIDDEN: &[char] = &[
+    '\u{202E}',
+    '\u{202D}',
+    '\u{2067}',
+    '\u{200B}',
+    '\u{200F}',
+    '\u{2028}',
+    '\u{2029}',
+    '\u{FEFF}',
+    '\u{00AD}',
+    '\u{2060}',
+    '\u{061C}',
+    '\u{E0041}',
+    '\u{3164}',
+    '\u{E000}',
+];
+
 fn any_uuid() -> impl Strategy<Value = uuid::Uuid> {
     any::<u128>().prop_map(uuid::Uuid::from_u128)
 }
@@ -83,14 +107,53 @@ proptest! {
             let chars = name.as_str().chars().count();
             prop_assert!((1..=100).contains(&chars));
             prop_assert!(!name.as_str().chars().any(char::is_control));
+            prop_assert!(!name.as_str().contains('@') && !name.as_str().contains("://"));
+            prop_assert!(!name.as_str().chars().any(|c| HIDDEN.contains(&c)));
             prop_assert_eq!(PersonName::parse(name.as_str(), "firstName").unwrap(), name);
         }
     }
 
+    /// Printable text without `@`, `/`, `:` or `.` (those can spell an address or a
+    /// link, see the next properties) and without the separators and fillers that
+    /// print as nothing.
     #[test]
-    fn printable_names_up_to_100_chars_are_accepted(input in "[^\\p{C}\\s]\\PC{0,98}[^\\p{C}\\s]") {
+    fn printable_names_up_to_100_chars_are_accepted(input in PRINTABLE_NAME) {
         let name = PersonName::parse(&input, "lastName").unwrap();
         prop_assert_eq!(name.as_str(), input.as_str());
+    }
+
+    #[test]
+    fn names_with_initials_and_abbreviations_are_accepted(
+        first in "[A-Z][a-z]{1,12}",
+        initial in "[A-Z]",
+        last in "[A-Z][a-z]{1,12}",
+        suffix in prop::sample::select(vec!["", " Jr.", " Sr.", " Ph.D.", " M.Sc."]),
+    ) {
+        for input in [format!("{first} {initial}. {last}{suffix}"), format!("St. {last}{suffix}")] {
+            let name = PersonName::parse(&input, "lastName").unwrap();
+            prop_assert_eq!(name.as_str(), input.as_str());
+        }
+    }
+
+    #[test]
+    fn names_with_a_hidden_character_or_an_address_are_refused(
+        input in PRINTABLE_NAME,
+        bad in prop_oneof![
+            prop::sample::select(HIDDEN.to_vec()).prop_map(String::from),
+            Just("@".to_owned()),
+            Just(" https://evil.example ".to_owned()),
+            Just(" www.evil.example ".to_owned()),
+            Just(" evil.example/verify ".to_owned()),
+            Just(" evil.com ".to_owned()),
+        ],
+        at in any::<prop::sample::Index>(),
+    ) {
+        let chars: Vec<char> = input.chars().collect();
+        // Inside the name, never at either end where trimming could remove it.
+        let i = 1 + at.index(chars.len() - 1);
+        let s: String = chars[..i].iter().chain(bad.chars().collect::<Vec<_>>().iter()).chain(&chars[i..]).collect();
+        let err = PersonName::parse(&s, "lastName").unwrap_err();
+        prop_assert_eq!(err.field, "lastName");
     }
 
     #[test]

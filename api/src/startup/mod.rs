@@ -3,6 +3,7 @@
 use crate::configuration::{AppEnv, Settings};
 use crate::graphql::build_schema;
 use crate::state::AppState;
+use crate::web::connections::{self, Connections};
 use crate::web::{self, WebState};
 use jobs::Worker;
 use migration::{Migrator, MigratorTrait};
@@ -11,6 +12,7 @@ use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod wiring;
@@ -79,6 +81,7 @@ pub struct Application {
     state: AppState,
     worker: Option<Worker>,
     server: Server<std::convert::Infallible, poem::listener::BoxAcceptor>,
+    connections: Arc<Connections>,
 }
 
 impl Application {
@@ -116,12 +119,15 @@ impl Application {
             true => Some(email_worker(&state, backend)?),
             false => None,
         };
+        let connections = Connections::new(&state.settings.http);
+        let acceptor = connections::guard(&connections, acceptor);
         let server = Server::new_with_acceptor(acceptor.boxed());
         Ok(Self {
             port,
             state,
             worker,
             server,
+            connections,
         })
     }
 
@@ -142,6 +148,7 @@ impl Application {
             state,
             worker,
             server,
+            connections,
             ..
         } = self;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -159,10 +166,11 @@ impl Application {
         let introspection = settings.app_env == AppEnv::Development;
         let schema = build_schema(Some(state.clone()), &settings.limits, introspection);
         crate::web::health_recorder();
-        let routes = web::routes(WebState {
+        let web = WebState {
             app: state.clone(),
             schema,
-        });
+        };
+        let routes = web::routes(web, connections);
         let served = server
             .run_with_graceful_shutdown(routes, shutdown, Some(Duration::from_secs(10)))
             .await;

@@ -169,6 +169,13 @@ pub async fn execute(
     let bytes = match body.into_bytes_limit(limits.max_body_bytes).await {
         Ok(b) => b,
         Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(),
+        Err(poem::error::ReadBodyError::Io(e)) if super::body_deadline::timed_out(&e) => {
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "BAD_USER_INPUT",
+                "The request body did not arrive in time.",
+            );
+        }
         Err(_) => {
             return refuse(
                 StatusCode::BAD_REQUEST,

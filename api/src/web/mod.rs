@@ -2,6 +2,8 @@
 //! middleware every request passes through.
 
 mod account;
+mod body_deadline;
+pub mod connections;
 mod graphiql;
 mod graphql_endpoint;
 mod health;
@@ -14,7 +16,9 @@ mod middleware;
 
 use crate::graphql::PortalSchema;
 use crate::state::AppState;
+use connections::Connections;
 use poem::{EndpointExt, IntoEndpoint, Route, get, post};
+use std::sync::Arc;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -23,8 +27,9 @@ pub struct WebState {
     pub schema: PortalSchema,
 }
 
-/// All routes with their middleware.
-pub fn routes(web: WebState) -> impl IntoEndpoint {
+/// All routes with their middleware; `connections` learns which of its connections
+/// have a request being handled.
+pub fn routes(web: WebState, connections: Arc<Connections>) -> impl IntoEndpoint {
     let mut route = Route::new()
         .at(
             "/graphql",
@@ -38,8 +43,11 @@ pub fn routes(web: WebState) -> impl IntoEndpoint {
         route = route.at("/graphiql", get(graphiql::page));
     }
     let https = web.app.settings.public_url.starts_with("https://");
+    let body_timeout = web.app.settings.http.body_timeout;
     route
         .data(web)
+        .around(move |next, req| body_deadline::limit_body_time(next, req, body_timeout))
+        .around(move |next, req| connections::track(next, req, connections.clone()))
         .around(move |next, req| middleware::observe(next, req, https))
         .with(poem::middleware::CatchPanic::new())
 }

@@ -3,7 +3,7 @@
 use super::support::{RedisServer, tally};
 use super::{addresses, invite_all, wait_settled};
 use entity::{audit_event, email_delivery};
-use portal_tests::{Backend, Queue, TestApp, error_code, free_port, spawn_mail_app};
+use portal_tests::{Backend, Queue, TestApp, error_code, spawn_mail_app};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ async fn rows_of(app: &TestApp, client_id: &str) -> (u64, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_redis_stopped_the_api_refuses_cleanly_and_recovers_by_itself() {
-    let mut redis = RedisServer::start(free_port()).await;
+    let mut redis = RedisServer::start().await;
     let url = redis.url();
     let app = spawn_mail_app(Backend::Postgres, Queue::Redis, &[("REDIS_URL", &url)]).await;
     let provider = app.signed_in_provider("Practice").await;

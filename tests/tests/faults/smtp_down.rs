@@ -1,13 +1,13 @@
 //! The mail server down while twenty emails are due, then back.
 use super::support::tally;
 use super::{addresses, invite_all, wait_settled};
-use portal_tests::{Backend, Queue, SmtpSink, free_port, spawn_mail_app};
+use portal_tests::{Backend, Queue, ReservedPort, SmtpSink, spawn_mail_app};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_mail_server_down_twenty_emails_retry_then_each_arrives_once() {
-    let port = free_port();
-    let url = format!("smtp://127.0.0.1:{port}");
+    let port = ReservedPort::new();
+    let url = format!("smtp://127.0.0.1:{}", port.port);
     let app = spawn_mail_app(Backend::Postgres, Queue::Redis, &[("SMTP_URL", &url)]).await;
     let provider = app.signed_in_provider("Practice").await;
     let to = addresses("down", 20);
@@ -36,7 +36,7 @@ async fn with_the_mail_server_down_twenty_emails_retry_then_each_arrives_once() 
     }
     assert!(waiting.is_empty(), "not retried: {waiting:?}");
 
-    let sink = SmtpSink::start_on(port).expect("the port is still free");
+    let sink = SmtpSink::start_on(port).expect("the held port listens");
     let up = Instant::now();
     let counts = wait_settled(&app.state.db, Duration::from_secs(60)).await;
     assert_eq!(counts.get("sent"), Some(&20), "{counts:?}");

@@ -42,6 +42,16 @@ impl Process {
         let _ = self.child.wait();
     }
 
+    /// The OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// True once the process has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// What the process wrote to stderr so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -118,14 +128,27 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts `redis-server` (from PATH) on `port` and waits until it answers.
-    pub async fn start(port: u16) -> Self {
-        let mut server = Self {
-            port,
-            process: None,
-        };
-        server.restart().await;
-        server
+    /// Starts `redis-server` (from PATH) on a port the OS had free and waits until it
+    /// answers. It cannot take a socket from the test, so another process may take
+    /// the port first: the server that answers is checked to be ours (by pid), and
+    /// another port is tried.
+    pub async fn start() -> Self {
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a loopback port")
+                .port();
+            let mut server = Self {
+                port,
+                process: None,
+            };
+            match server.try_start().await {
+                Ok(()) => return server,
+                Err(e) => failures.push(e),
+            }
+        }
+        panic!("redis-server did not start: {failures:?}");
     }
 
     pub fn url(&self) -> String {
@@ -139,8 +162,16 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port, empty.
+    /// Starts it again on the same port, empty; fails the test if the port was
+    /// taken meanwhile.
     pub async fn restart(&mut self) {
+        if let Err(e) = self.try_start().await {
+            panic!("{e}");
+        }
+    }
+
+    /// Starts the server on `self.port`; Err when it did not come up as ours.
+    async fn try_start(&mut self) -> Result<(), String> {
         self.stop();
         let mut command = Command::new("redis-server");
         command.args([
@@ -156,20 +187,31 @@ impl RedisServer {
         if which("redis-server").is_none() {
             panic!("redis-server is not on PATH; install Redis (apt-get install redis-server)");
         }
-        self.process = Some(Process::spawn(command));
-        let client = redis::Client::open(self.url()).expect("redis URL");
-        for _ in 0..200 {
+        let (port, client) = (
+            self.port,
+            redis::Client::open(self.url()).expect("redis URL"),
+        );
+        let process = self.process.insert(Process::spawn(command));
+        let ours = format!("process_id:{}", process.pid());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            if process.exited() {
+                return Err(format!("exited on port {port}: {}", process.log()));
+            }
             if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
-                let pong: redis::RedisResult<String> =
-                    redis::cmd("PING").query_async(&mut conn).await;
-                if pong.is_ok() {
-                    return;
+                let info: redis::RedisResult<String> = redis::cmd("INFO")
+                    .arg("server")
+                    .query_async(&mut conn)
+                    .await;
+                match info {
+                    Ok(info) if info.lines().any(|l| l.trim() == ours) => return Ok(()),
+                    Ok(_) => return Err(format!("port {port} answers another Redis")),
+                    Err(_) => {}
                 }
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        let log = self.process.as_ref().map(Process::log).unwrap_or_default();
-        panic!("redis-server did not come up on {}: {log}", self.port);
+        Err(format!("no answer on {port}: {}", process.log()))
     }
 }
 

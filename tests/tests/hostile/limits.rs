@@ -159,3 +159,78 @@ async fn text_with_a_nul_character_is_refused_before_it_reaches_postgres() {
         .await;
     assert_eq!(body["data"]["clients"]["totalCount"], 0, "{body}");
 }
+
+/// Each free-text argument just over its documented maximum: `BAD_USER_INPUT` naming
+/// the field, never `INTERNAL` (SQLite once failed a 50,000-character search with
+/// "LIKE or GLOB pattern too complex").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_free_text_argument_over_its_maximum_is_refused_naming_the_field() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let provider = app.signed_in_provider("Bounded Practice").await;
+    let created = app
+        .create_client(&provider.token, "Jane", "Doe", None)
+        .await;
+    let client_id = created["data"]["createClient"]["client"]["id"].clone();
+    let x = |n: usize| "x".repeat(n);
+    let search = "query($s: String) { clients(search: $s) { totalCount } }";
+    let at_bound = app
+        .graphql(search, json!({ "s": x(254) }), Some(&provider.token))
+        .await;
+    assert_eq!(at_bound["data"]["clients"]["totalCount"], 0, "{at_bound}");
+
+    let sign_in =
+        "mutation($e: String!, $p: String!) { signIn(input: {email: $e, password: $p}) { token } }";
+    let client_sign_in = "mutation($e: String!, $p: String!) { clientSignIn(input: {email: $e, password: $p}) { token } }";
+    let link = "query($t: String!) { accountLink(token: $t) { state } }";
+    let complete = "mutation($t: String!) { completeAccountLink(input: {token: $t, password: \"lantern orbit violet canyon 42\"}) { token } }";
+    let form =
+        "mutation($i: CreateIntakeFormInput!) { createIntakeForm(input: $i) { form { id } } }";
+    let message = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { message { id } } }";
+    let create = "mutation($i: CreateClientInput!) { createClient(input: $i) { client { id } } }";
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (search, json!({ "s": x(50_000) }), "search"),
+        (search, json!({ "s": x(255) }), "search"),
+        (sign_in, json!({ "e": x(255), "p": "x" }), "email"),
+        (
+            sign_in,
+            json!({ "e": "a@b.test", "p": x(1025) }),
+            "password",
+        ),
+        (client_sign_in, json!({ "e": x(255), "p": "x" }), "email"),
+        (link, json!({ "t": x(257) }), "token"),
+        (complete, json!({ "t": x(257) }), "token"),
+        (form, json!({ "i": { "title": x(201) } }), "title"),
+        (
+            form,
+            json!({ "i": { "title": "T", "description": x(2001) } }),
+            "description",
+        ),
+        (
+            form,
+            json!({ "i": { "title": "T", "questions": ["Q", x(501)] } }),
+            "questions",
+        ),
+        (
+            message,
+            json!({ "i": { "clientId": client_id, "body": x(10_001) } }),
+            "body",
+        ),
+        (
+            create,
+            json!({ "i": { "firstName": x(101), "lastName": "Doe" } }),
+            "firstName",
+        ),
+        (
+            create,
+            json!({ "i": { "firstName": "Jo", "lastName": "Doe", "email": format!("{}@b.test", x(250)) } }),
+            "email",
+        ),
+    ];
+    for (operation, variables, field) in cases {
+        let body = app
+            .graphql(operation, variables, Some(&provider.token))
+            .await;
+        assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{field}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+}

@@ -1,5 +1,8 @@
 //! What clients do themselves: use a link, sign in, change or reset a password.
+use super::auth::check_credentials;
 use crate::domain::EmailAddress;
+use crate::domain::text::{MAX_TOKEN_CHARS, bounded, bounded_password};
+use crate::error::AppError;
 use crate::graphql::context::{client, ip, state};
 use crate::graphql::error::IntoGraphql;
 use crate::graphql::types::{
@@ -20,6 +23,9 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: CompleteAccountLinkInput,
     ) -> async_graphql::Result<CompleteAccountLinkPayload> {
+        bounded(&input.token, "token", MAX_TOKEN_CHARS)
+            .map_err(AppError::from)
+            .gql()?;
         let done = links::complete(state(ctx)?, &input.token, input.password.into(), ip(ctx))
             .await
             .gql()?;
@@ -57,6 +63,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: SignInInput,
     ) -> async_graphql::Result<ClientSignInPayload> {
+        check_credentials(&input).map_err(AppError::from).gql()?;
         let state = state(ctx)?;
         let signed = client_accounts::sign_in(state, &input.email, input.password.into(), ip(ctx))
             .await
@@ -76,6 +83,9 @@ impl AccountMutation {
         input: ChangePasswordInput,
     ) -> async_graphql::Result<ChangePasswordPayload> {
         let actor = client(ctx, true)?;
+        bounded_password(&input.current_password, "currentPassword")
+            .map_err(AppError::from)
+            .gql()?;
         let current = input.current_password.into();
         let new = input.new_password.into();
         let updated = client_accounts::change_password(state(ctx)?, &actor, current, new, ip(ctx))

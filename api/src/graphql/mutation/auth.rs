@@ -1,3 +1,5 @@
+use crate::domain::text::{MAX_EMAIL_CHARS, bounded, bounded_password};
+use crate::error::AppError;
 use crate::graphql::context::{client, ip, provider, state};
 use crate::graphql::error::IntoGraphql;
 use crate::graphql::types::{Provider, SignInInput, SignInPayload};
@@ -7,6 +9,14 @@ use async_graphql::{Context, Object};
 #[derive(Default)]
 pub struct AuthMutation;
 
+/// Sign-in takes the address as typed (it is only looked up), so its length is
+/// bounded here; no stored address or password is longer than these bounds.
+pub(super) fn check_credentials(input: &SignInInput) -> Result<(), crate::domain::InvalidInput> {
+    bounded(&input.email, "email", MAX_EMAIL_CHARS)?;
+    bounded_password(&input.password, "password")?;
+    Ok(())
+}
+
 #[Object]
 impl AuthMutation {
     /// Signs a provider in; send the returned token as `Authorization: Bearer <token>`.
@@ -15,6 +25,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         input: SignInInput,
     ) -> async_graphql::Result<SignInPayload> {
+        check_credentials(&input).map_err(AppError::from).gql()?;
         let signed = auth::sign_in(state(ctx)?, &input.email, input.password.into(), ip(ctx))
             .await
             .gql()?;

@@ -1,5 +1,8 @@
 //! Intake forms and messages: providers define, assign and write; clients complete.
 use super::emails::own_client;
+use crate::domain::InvalidInput;
+use crate::domain::text::{MAX_DESCRIPTION_CHARS, MAX_QUESTION_CHARS, bounded};
+use crate::error::AppError;
 use crate::graphql::context::{client, ip, provider, state};
 use crate::graphql::error::IntoGraphql;
 use crate::graphql::query::parse_id;
@@ -15,6 +18,18 @@ use async_graphql::{Context, Object};
 #[derive(Default)]
 pub struct IntakeMutation;
 
+/// Bounds the form's free text the service does not bound itself (it checks the
+/// title and the number of questions).
+fn check_form_text(input: &CreateIntakeFormInput) -> Result<(), InvalidInput> {
+    if let Some(description) = &input.description {
+        bounded(description.trim(), "description", MAX_DESCRIPTION_CHARS)?;
+    }
+    for question in &input.questions {
+        bounded(question.trim(), "questions", MAX_QUESTION_CHARS)?;
+    }
+    Ok(())
+}
+
 #[Object]
 impl IntakeMutation {
     /// Defines an intake form for the practice.
@@ -24,6 +39,7 @@ impl IntakeMutation {
         input: CreateIntakeFormInput,
     ) -> async_graphql::Result<CreateIntakeFormPayload> {
         let actor = provider(ctx)?;
+        check_form_text(&input).map_err(AppError::from).gql()?;
         let new = NewForm {
             title: input.title,
             description: input.description,

@@ -1,4 +1,4 @@
-use crate::domain::{ClientCursor, InvalidInput};
+use crate::domain::{ClientCursor, InvalidInput, SearchTerm};
 use crate::error::AppError;
 use crate::graphql::context::{provider, state};
 use crate::graphql::error::IntoGraphql;
@@ -53,6 +53,9 @@ impl ClientQuery {
     ) -> async_graphql::Result<ClientConnection> {
         let actor = provider(ctx)?;
         let first = page_size(first).gql()?;
+        let search = SearchTerm::parse(search.as_deref())
+            .map_err(AppError::from)
+            .gql()?;
         let after = after
             .as_deref()
             .map(ClientCursor::decode)
@@ -64,7 +67,7 @@ impl ClientQuery {
             &actor,
             first,
             after.clone(),
-            search.as_deref(),
+            search.as_ref().map(SearchTerm::as_str),
         )
         .await
         .gql()?;

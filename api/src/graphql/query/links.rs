@@ -1,3 +1,5 @@
+use crate::domain::text::{MAX_TOKEN_CHARS, bounded};
+use crate::error::AppError;
 use crate::graphql::context::{ip, state};
 use crate::graphql::error::IntoGraphql;
 use crate::graphql::types::AccountLinkStatus;
@@ -16,6 +18,9 @@ impl LinkQuery {
         ctx: &Context<'_>,
         token: String,
     ) -> async_graphql::Result<AccountLinkStatus> {
+        bounded(&token, "token", MAX_TOKEN_CHARS)
+            .map_err(AppError::from)
+            .gql()?;
         let state = state(ctx)?;
         let found = links::look_up(state, &token, ip(ctx).as_deref())
             .await

@@ -83,7 +83,8 @@ pub fn serve(
     let mut rest = BufReader::new(stdout).lines().map_while(Result::ok);
     for line in rest.by_ref() {
         lines.push(line.clone());
-        if line.starts_with("Create a provider") || started.elapsed() > Duration::from_secs(60) {
+        // The banner ends with the command that creates a provider.
+        if line.contains("create-provider") || started.elapsed() > Duration::from_secs(60) {
             break;
         }
     }

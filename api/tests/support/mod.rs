@@ -12,6 +12,9 @@ pub fn portal(dir: &std::path::Path) -> Command {
     cmd.current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Never the default 127.0.0.1:8000: the reader's own `serve` may be on it, and
+        // tests running side by side would take it from each other.
+        .env("BIND", "127.0.0.1:0")
         .env("RUST_LOG", "warn");
     cmd
 }

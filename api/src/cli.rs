@@ -100,11 +100,26 @@ async fn serve(settings: Settings, no_worker: bool) -> anyhow::Result<()> {
     if embedded {
         println!("Embedded mode: SQLite database, in-process queue and limiter.");
         println!(
-            "Create a provider to sign in with:\n  portal create-provider --organization \"My Practice\" --email you@example.com --name \"Your Name\""
+            "Create a provider to sign in with:\n  {} create-provider --organization \"My Practice\" --email you@example.com --name \"Your Name\"",
+            command_prefix()
         );
     }
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// How the reader runs this binary: `cargo run -p portal-api --` when it was built in a
+/// cargo target directory (a source checkout), `portal` once installed on the `PATH`.
+fn command_prefix() -> &'static str {
+    let in_target_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(".fingerprint").is_dir()))
+        .unwrap_or(false);
+    if in_target_dir {
+        "cargo run -p portal-api --"
+    } else {
+        "portal"
+    }
 }
 
 async fn worker(settings: Settings) -> anyhow::Result<()> {

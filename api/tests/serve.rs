@@ -24,6 +24,10 @@ async fn serve_runs_embedded_with_nothing_set_and_a_cli_provider_can_sign_in() {
         lines.iter().any(|l| l.contains("Embedded mode")),
         "{lines:?}"
     );
+    // Run from a cargo target directory, the banner names the command that works in a
+    // source checkout (no `portal` is on the PATH there).
+    let command = r#"cargo run -p portal-api -- create-provider --organization "My Practice" --email you@example.com --name "Your Name""#;
+    assert!(lines.iter().any(|l| l.trim() == command), "{lines:?}");
     let graphiql = reqwest::get(format!("{url}/graphiql")).await.unwrap();
     assert_eq!(graphiql.status(), 200);
     let token = sign_in(&url, PASSWORD).await["data"]["signIn"]["token"]

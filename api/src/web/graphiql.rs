@@ -4,7 +4,7 @@ use poem::{IntoResponse, Response, handler};
 
 const WELCOME: &str = r#"# Welcome to portal-access.
 #
-# 1. Sign in (a provider is created with `portal create-provider`):
+# 1. Sign in (create a provider first: `cargo run -p portal-api -- create-provider`):
 #      mutation { signIn(input: {email: "you@practice.com", password: "..."}) { token } }
 # 2. Open "Headers" below and paste the token:
 #      {"Authorization": "Bearer pat_..."}

@@ -12,6 +12,9 @@ pub fn portal(dir: &std::path::Path) -> Command {
     cmd.current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Never the default 127.0.0.1:8000: the reader's own `serve` may be on it, and
+        // tests running side by side would take it from each other.
+        .env("BIND", "127.0.0.1:0")
         .env("RUST_LOG", "warn");
     cmd
 }
@@ -83,7 +86,8 @@ pub fn serve(
     let mut rest = BufReader::new(stdout).lines().map_while(Result::ok);
     for line in rest.by_ref() {
         lines.push(line.clone());
-        if line.starts_with("Create a provider") || started.elapsed() > Duration::from_secs(60) {
+        // The banner ends with the command that creates a provider.
+        if line.contains("create-provider") || started.elapsed() > Duration::from_secs(60) {
             break;
         }
     }

@@ -60,3 +60,45 @@ impl FailureLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FailureLog;
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    /// Collects formatted log lines.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failure_repeating_every_second_is_warned_about_once_and_its_end_noted() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let log = FailureLog::new("promoting due jobs");
+            for _ in 0..10 {
+                assert_eq!(log.observe(Err::<(), _>("connection refused")), None);
+            }
+            assert_eq!(log.observe(Ok::<_, &str>(3)), Some(3));
+            log.observe(Err::<(), _>("connection refused"));
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.matches("WARN").count(), 2, "{text}");
+        assert_eq!(text.matches("working again").count(), 1, "{text}");
+    }
+}

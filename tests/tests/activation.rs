@@ -10,6 +10,8 @@ in_both_modes!(
     no_reminder_when_every_form_is_done,
     a_message_notification_carries_nothing_of_the_message,
     the_audit_trail_tells_the_whole_story_to_the_same_practice_only,
+    the_same_form_assigned_twice_at_once_is_one_assignment,
+    a_client_signing_out_is_in_the_trail,
 );
 
 async fn form(app: &TestApp, token: &str, title: &str) -> String {
@@ -279,4 +281,50 @@ async fn the_audit_trail_tells_the_whole_story_to_the_same_practice_only(
     );
     let anonymous = app.graphql(query, json!({ "id": id }), None).await;
     assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"));
+}
+
+async fn the_same_form_assigned_twice_at_once_is_one_assignment(backend: Backend, queue: Queue) {
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let client_id = app
+        .invite_client(&provider.token, "Jane", "jane@example.com")
+        .await;
+    let form_id = form(&app, &provider.token, "Consent").await;
+    for _ in 0..5 {
+        let attempts = (0..4).map(|_| assign(&app, &provider.token, &client_id, &form_id));
+        let answers = futures_util::future::join_all(attempts).await;
+        let ids: std::collections::BTreeSet<_> = answers
+            .iter()
+            .map(|a| {
+                a["data"]["assignIntakeForm"]["assignment"]["id"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{a}"))
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(ids.len(), 1, "one assignment, whoever wins: {answers:?}");
+    }
+}
+
+async fn a_client_signing_out_is_in_the_trail(backend: Backend, queue: Queue) {
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let (client_id, invite) = app
+        .invited(&provider.token, "Jane", "jane@example.com")
+        .await;
+    let done = app.complete_link(&invite, CLIENT_PASSWORD).await;
+    let session = done["data"]["completeAccountLink"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = app
+        .graphql("mutation { signOut }", json!({}), Some(&session))
+        .await;
+    assert_eq!(out["data"]["signOut"], true, "{out}");
+    let actions = app.audit_actions(&client_id).await;
+    assert_eq!(
+        actions.last().map(String::as_str),
+        Some("client.signed_out"),
+        "{actions:?}"
+    );
 }

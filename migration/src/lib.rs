@@ -9,6 +9,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod column;
+
 mod m20261124_000001_create_organization;
 mod m20261124_000002_create_provider;
 mod m20261124_000003_create_client;

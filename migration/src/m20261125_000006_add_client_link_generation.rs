@@ -15,29 +15,17 @@ enum ClientLinks {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // SQLite has no ADD COLUMN IF NOT EXISTS; a run that added the column but
-        // was not recorded must still complete.
-        if manager.has_column("client", "link_generation").await? {
-            return Ok(());
-        }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Client::Table)
-                    .add_column(big_integer(ClientLinks::LinkGeneration).default(0))
-                    .to_owned(),
-            )
-            .await
+        crate::column::add_once(
+            manager,
+            Client::Table,
+            big_integer(ClientLinks::LinkGeneration)
+                .default(0)
+                .to_owned(),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Client::Table)
-                    .drop_column(ClientLinks::LinkGeneration)
-                    .to_owned(),
-            )
-            .await
+        crate::column::drop(manager, Client::Table, ClientLinks::LinkGeneration).await
     }
 }

@@ -17,28 +17,15 @@ enum AccountLinkDelivery {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // SQLite has no ADD COLUMN IF NOT EXISTS: a run that added it must still complete.
-        if manager.has_column("account_link", "delivery_id").await? {
-            return Ok(());
-        }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(AccountLink::Table)
-                    .add_column(uuid_null(AccountLinkDelivery::DeliveryId))
-                    .to_owned(),
-            )
-            .await
+        crate::column::add_once(
+            manager,
+            AccountLink::Table,
+            uuid_null(AccountLinkDelivery::DeliveryId),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(AccountLink::Table)
-                    .drop_column(AccountLinkDelivery::DeliveryId)
-                    .to_owned(),
-            )
-            .await
+        crate::column::drop(manager, AccountLink::Table, AccountLinkDelivery::DeliveryId).await
     }
 }

@@ -15,28 +15,15 @@ enum EmailDeliveryCap {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // SQLite has no ADD COLUMN IF NOT EXISTS: a run that added it must still complete.
-        if manager.has_column("email_delivery", "counted_in").await? {
-            return Ok(());
-        }
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(EmailDelivery::Table)
-                    .add_column(string_len_null(EmailDeliveryCap::CountedIn, 16))
-                    .to_owned(),
-            )
-            .await
+        crate::column::add_once(
+            manager,
+            EmailDelivery::Table,
+            string_len_null(EmailDeliveryCap::CountedIn, 16),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(EmailDelivery::Table)
-                    .drop_column(EmailDeliveryCap::CountedIn)
-                    .to_owned(),
-            )
-            .await
+        crate::column::drop(manager, EmailDelivery::Table, EmailDeliveryCap::CountedIn).await
     }
 }

@@ -206,28 +206,15 @@ mod tests {
         let store = InProcessCounters::default();
         let now = Utc::now();
         let both = || vec![counter("a", 2), counter("b", 1)];
-        assert!(store.reserve(both(), now).await.unwrap().is_empty());
-        assert_eq!(store.reserve(both(), now).await.unwrap(), [1]);
+        let a = || vec![counter("a", 2)];
+        let refused = async |counters| store.reserve(counters, now).await.unwrap();
+        assert!(refused(both()).await.is_empty());
+        assert_eq!(refused(both()).await, [1]);
         // Nothing was added by the refusal: "a" still has room for one.
-        assert!(
-            store
-                .reserve(vec![counter("a", 2)], now)
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(
-            store.reserve(vec![counter("a", 2)], now).await.unwrap(),
-            [0]
-        );
+        assert!(refused(a()).await.is_empty());
+        assert_eq!(refused(a()).await, [0]);
         store.release(vec!["a".to_owned()]).await.unwrap();
-        assert!(
-            store
-                .reserve(vec![counter("a", 2)], now)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(refused(a()).await.is_empty());
         let later = now + chrono::Duration::seconds(61);
         assert!(store.reserve(both(), later).await.unwrap().is_empty());
         store.clear("b".to_owned()).await.unwrap();

@@ -1,6 +1,7 @@
 //! R8: some time after a client activates, remind them of intake forms they have
 //! not completed: one `intake_reminder` email naming the forms (never answers),
 //! through the same outbox. One reminder per activation, however often it runs.
+use crate::error::JobError;
 use access::audit::{self, Actor, AuditAction, AuditEntry};
 use access::clock::SharedClock;
 use access::outbox::{self, Outgoing};
@@ -23,7 +24,7 @@ pub async fn run(
     db: &DatabaseConnection,
     clock: &SharedClock,
     client_id: Uuid,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> Result<Vec<Uuid>, JobError> {
     let now = clock.now();
     let due = intake_check::Entity::find()
         .filter(intake_check::Column::ClientId.eq(client_id))
@@ -100,10 +101,10 @@ pub async fn overdue(
     db: &DatabaseConnection,
     clock: &SharedClock,
     grace: std::time::Duration,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> Result<Vec<Uuid>, JobError> {
     use sea_orm::QuerySelect;
     let before = clock.now() - chrono::Duration::from_std(grace).unwrap_or_default();
-    intake_check::Entity::find()
+    Ok(intake_check::Entity::find()
         .select_only()
         .column(intake_check::Column::ClientId)
         .filter(intake_check::Column::Status.eq(CheckStatus::Pending))
@@ -111,5 +112,5 @@ pub async fn overdue(
         .limit(OVERDUE_BATCH)
         .into_tuple()
         .all(db)
-        .await
+        .await?)
 }

@@ -2,12 +2,12 @@
 //! not (a push lost while Redis blinked, a retry whose backoff has passed, a worker
 //! that died holding a row) and pushes them again. Pushing twice is harmless: the
 //! handler's claim lets only one run through.
+use crate::error::JobError;
 use access::clock::SharedClock;
 use entity::email_delivery::{self, DeliveryStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use std::time::Duration;
 use uuid::Uuid;
@@ -25,7 +25,7 @@ pub async fn due_deliveries(
     db: &DatabaseConnection,
     clock: &SharedClock,
     grace: Duration,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> Result<Vec<Uuid>, JobError> {
     let now = clock.now();
     let grace = chrono::Duration::from_std(grace).unwrap_or_default();
     email_delivery::Entity::update_many()

@@ -7,6 +7,7 @@ mod lease;
 mod link;
 mod outcome;
 
+use crate::error::JobError;
 use crate::mailer::{Mailer, SendError};
 use crate::templates::{self, EmailContent, Recipient};
 use access::clock::SharedClock;
@@ -68,13 +69,14 @@ pub struct Deliverer {
 impl Deliverer {
     /// Handles one `DeliverEmail` job.
     #[tracing::instrument(skip(self), fields(delivery_id = %delivery_id))]
-    pub async fn deliver(&self, delivery_id: Uuid) -> Result<Outcome, DbErr> {
+    pub async fn deliver(&self, delivery_id: Uuid) -> Result<Outcome, JobError> {
         let Some(delivery) = self.claim(delivery_id).await? else {
             return Ok(Outcome::Skipped);
         };
         let claimed = delivery.clone();
-        self.holding_lease(&claimed, self.send_claimed(delivery))
-            .await
+        Ok(self
+            .holding_lease(&claimed, self.send_claimed(delivery))
+            .await?)
     }
 
     /// Everything after the claim: link, rendering, the SMTP hand-off, the outcome.

@@ -42,12 +42,13 @@ pub async fn isolation(url: &str, token: &str, email: &str) -> (Stats, Stats, St
 
 /// Mean time of a failed sign-in for an unknown email divided by one for a known
 /// email with a wrong password (≈ 1 means timing does not reveal who exists).
-pub async fn sign_in_ratio(url: &str, email: &str, samples: usize) -> (f64, f64) {
+pub async fn sign_in_ratio(url: &str, email: &str, samples: usize) -> SignInTiming {
     let http = reqwest::Client::new();
-    let mut known = Duration::ZERO;
-    let mut unknown = Duration::ZERO;
+    let mut known = Vec::with_capacity(samples);
+    let mut unknown = Vec::with_capacity(samples);
     for i in 0..samples {
-        for (who, total) in [
+        // Interleaved, so drift (other load, caches) hits both alike.
+        for (who, times) in [
             (email.to_owned(), &mut known),
             (format!("nobody{i}@bench.example"), &mut unknown),
         ] {
@@ -55,9 +56,29 @@ pub async fn sign_in_ratio(url: &str, email: &str, samples: usize) -> (f64, f64)
                 json!({ "query": SIGN_IN, "variables": { "e": who, "p": "wrong password 123" } });
             let t = Instant::now();
             load::graphql(&http, url, None, &body).await;
-            *total += t.elapsed();
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0 / samples as f64;
-    (ms(unknown), ms(known))
+    let known_slower = known.iter().zip(&unknown).filter(|(k, u)| k > u).count();
+    SignInTiming {
+        unknown_ms: median(&mut unknown),
+        known_ms: median(&mut known),
+        known_slower,
+        pairs: samples,
+    }
+}
+
+/// Medians of interleaved sign-ins with a wrong password, unknown vs known address.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInTiming {
+    pub unknown_ms: f64,
+    pub known_ms: f64,
+    /// Pairs in which the known address took longer.
+    pub known_slower: usize,
+    pub pairs: usize,
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or_default()
 }

@@ -70,13 +70,20 @@ async fn sign_in_only(stack: &stack::Stack) -> Result<serde_json::Value> {
     let url = serve.url.clone().unwrap_or_default();
     let email = &practices[0].provider_email;
     isolation::sign_in_ratio(&url, email, 10).await; // warm-up
-    println!("sign-in time, unknown vs known email (wrong password), 200 samples each");
-    let (unknown, known) = isolation::sign_in_ratio(&url, email, 200).await;
+    println!("sign-in time, unknown vs known email (wrong password), 200 interleaved pairs");
+    let t = isolation::sign_in_ratio(&url, email, 200).await;
+    let ratio = t.unknown_ms / t.known_ms;
     println!(
-        "   unknown {unknown:.1} ms, known {known:.1} ms → ratio {:.3}",
-        unknown / known
+        "   median unknown {:.2} ms, known {:.2} ms → ratio {ratio:.3}; known slower in {} of {} pairs",
+        t.unknown_ms, t.known_ms, t.known_slower, t.pairs
     );
-    Ok(json!({ "sign_in_ms": { "unknown": unknown, "known": known, "ratio": unknown / known } }))
+    Ok(json!({ "sign_in_ms": {
+        "unknown_median": t.unknown_ms,
+        "known_median": t.known_ms,
+        "ratio": ratio,
+        "known_slower_pairs": t.known_slower,
+        "pairs": t.pairs,
+    } }))
 }
 
 async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
@@ -148,9 +155,10 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
     );
 
     println!("\n7. sign-in time, unknown vs known email (wrong password)");
-    let (unknown, known) = isolation::sign_in_ratio(&url, &p0.provider_email, 30).await;
+    let timing = isolation::sign_in_ratio(&url, &p0.provider_email, 30).await;
+    let (unknown, known) = (timing.unknown_ms, timing.known_ms);
     println!(
-        "   unknown {unknown:.1} ms, known {known:.1} ms → ratio {:.3}",
+        "   median unknown {unknown:.1} ms, known {known:.1} ms → ratio {:.3}",
         unknown / known
     );
 

@@ -16,7 +16,7 @@ impl LinkQuery {
     async fn account_link(
         &self,
         ctx: &Context<'_>,
-        token: String,
+        #[graphql(desc = "The token from the emailed link.")] token: String,
     ) -> async_graphql::Result<AccountLinkStatus> {
         bounded(&token, "token", MAX_TOKEN_CHARS)
             .map_err(AppError::from)

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 /// Credentials; the password is never logged or echoed.
 #[derive(InputObject)]
 pub struct SignInInput {
+    /// The email address signed in with.
     pub email: String,
+    /// The password.
     #[graphql(secret)]
     pub password: String,
 }
@@ -14,7 +16,10 @@ pub struct SignInInput {
 /// A new session: send `token` as `Authorization: Bearer <token>`.
 #[derive(SimpleObject)]
 pub struct SignInPayload {
+    /// Bearer token of the new session; shown once.
     pub token: String,
+    /// When the session ends.
     pub expires_at: DateTime<Utc>,
+    /// The signed-in provider.
     pub provider: Provider,
 }

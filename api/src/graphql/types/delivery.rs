@@ -8,10 +8,15 @@ use entity::{account_link, email_delivery};
 /// What an email was for.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum EmailKind {
+    /// The invite to set up the account, with a link.
     Welcome,
+    /// A link to choose a new password.
     PasswordReset,
+    /// To the old address: the email address was changed.
     EmailChangedNotice,
+    /// A new message waits in the portal (never its content).
     MessageNotification,
+    /// Intake forms are still to be completed.
     IntakeReminder,
 }
 
@@ -58,17 +63,22 @@ impl From<Stored> for DeliveryStatus {
 /// One email to a client.
 pub struct EmailDelivery(pub email_delivery::Model);
 
+/// One email to a client and where it stands.
 #[Object]
 impl EmailDelivery {
+    /// The email's ID.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// What the email is for.
     async fn kind(&self) -> EmailKind {
         self.0.kind.into()
     }
+    /// The address it goes to.
     async fn to_address(&self) -> &str {
         &self.0.to_address
     }
+    /// Where the email stands.
     async fn status(&self) -> DeliveryStatus {
         self.0.status.into()
     }
@@ -80,9 +90,11 @@ impl EmailDelivery {
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }
+    /// When the email was queued.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the mail server accepted it; null until then.
     async fn sent_at(&self) -> Option<DateTime<Utc>> {
         self.0.sent_at
     }
@@ -113,8 +125,11 @@ impl From<account_link::LinkKind> for LinkKind {
 /// The link that currently works (never the token itself).
 #[derive(SimpleObject)]
 pub struct ActiveLink {
+    /// Invite or password reset.
     pub kind: LinkKind,
+    /// When the link was generated.
     pub created_at: DateTime<Utc>,
+    /// When a password-reset link stops working; null for invites.
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -131,8 +146,11 @@ impl From<account_link::Model> for ActiveLink {
 /// R5: how many more link emails this client may be sent now.
 #[derive(SimpleObject)]
 pub struct ResendQuota {
+    /// Link emails allowed per window.
     pub limit: u32,
+    /// Link emails left in the current window.
     pub remaining: u32,
+    /// The length of the sliding window, in seconds.
     pub window_seconds: u64,
     /// Now while `remaining > 0`; otherwise when the oldest counted email leaves the window.
     pub next_available_at: DateTime<Utc>,

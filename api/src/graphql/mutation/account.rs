@@ -32,7 +32,7 @@ impl AccountMutation {
             .gql()?;
         Ok(CompleteAccountLinkPayload {
             token: done.token,
-            expires_at: done.expires_at,
+            expires_at: done.expires_at.into(),
             client: ClientAccount(done.client),
             pending_intake_forms: done
                 .pending_forms
@@ -71,7 +71,7 @@ impl AccountMutation {
             .gql()?;
         Ok(ClientSignInPayload {
             token: signed.token,
-            expires_at: signed.expires_at,
+            expires_at: signed.expires_at.into(),
             must_change_password: signed.client.must_change_password,
             client: ClientAccount(signed.client),
         })

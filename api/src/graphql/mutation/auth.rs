@@ -31,7 +31,7 @@ impl AuthMutation {
             .gql()?;
         Ok(SignInPayload {
             token: signed.token,
-            expires_at: signed.expires_at,
+            expires_at: signed.expires_at.into(),
             provider: Provider(signed.provider),
         })
     }

@@ -53,7 +53,7 @@ impl EmailMutation {
             client: Client(resent.client),
             delivery: EmailDelivery(resent.delivery),
             resends_remaining: resent.quota.remaining,
-            next_resend_available_at: resent.quota.next_available_at,
+            next_resend_available_at: resent.quota.next_available_at.into(),
         })
     }
 

@@ -31,7 +31,7 @@ impl LinkQuery {
             kind: view.kind.map(Into::into),
             first_name: view.first_name,
             practice_name: view.practice,
-            expires_at: view.expires_at,
+            expires_at: view.expires_at.map(Into::into),
         })
     }
 }

@@ -1,12 +1,12 @@
 //! Links, client sessions and passwords: the inputs and payloads of those mutations.
 use super::client::Client;
+use super::datetime::DateTime;
 use super::delivery::{EmailDelivery, LinkKind};
 use super::intake::{IntakeAssignment, Message};
 use crate::graphql::context::state;
 use crate::graphql::error::IntoGraphql;
 use crate::service::{intake, messages, providers};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::client;
 
 /// A client as they see themselves in the portal.
@@ -111,7 +111,7 @@ pub struct AccountLinkStatus {
     /// The practice's name (null for INVALID).
     pub practice_name: Option<String>,
     /// When a password-reset link stops working; null for invites (no time limit) and INVALID.
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime>,
 }
 
 /// Use a link: the token from the email and the new password.
@@ -130,7 +130,7 @@ pub struct CompleteAccountLinkPayload {
     /// Bearer token of the client's new session; shown once.
     pub token: String,
     /// When the session ends.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: DateTime,
     /// The signed-in client.
     pub client: ClientAccount,
     /// R8: intake forms still to complete.
@@ -143,7 +143,7 @@ pub struct ClientSignInPayload {
     /// Bearer token of the client's new session; shown once.
     pub token: String,
     /// When the session ends.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: DateTime,
     /// The signed-in client.
     pub client: ClientAccount,
     /// When true, only `changePassword` works until the password is changed.
@@ -178,7 +178,7 @@ pub struct ResendWelcomeEmailPayload {
     /// Link emails providers may still send this client in the current window.
     pub resends_remaining: u32,
     /// Now while resends remain; otherwise when the next one is allowed.
-    pub next_resend_available_at: DateTime<Utc>,
+    pub next_resend_available_at: DateTime,
 }
 
 /// Add or change a client's email.

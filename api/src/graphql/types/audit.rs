@@ -1,7 +1,7 @@
 //! The audit trail as providers read it.
+use super::datetime::DateTime;
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{ID, Object};
-use chrono::{DateTime, Utc};
 use entity::audit_event;
 
 /// Something someone did to a client's access.
@@ -39,8 +39,8 @@ impl AuditEvent {
         self.0.ip.as_deref()
     }
     /// When it happened.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Sign-in input and payload.
+use super::datetime::DateTime;
 use super::viewer::Provider;
 use async_graphql::{InputObject, SimpleObject};
-use chrono::{DateTime, Utc};
 
 /// Credentials; the password is never logged or echoed.
 #[derive(InputObject)]
@@ -19,7 +19,7 @@ pub struct SignInPayload {
     /// Bearer token of the new session; shown once.
     pub token: String,
     /// When the session ends.
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: DateTime,
     /// The signed-in provider.
     pub provider: Provider,
 }

@@ -1,11 +1,11 @@
 //! A client as providers see it.
+use super::datetime::DateTime;
 use super::delivery::{ActiveLink, EmailDelivery, ResendQuota};
 use crate::graphql::context::state;
 use crate::graphql::error::IntoGraphql;
 use crate::service::deliveries;
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::client;
 
 /// Where a client stands with the portal.
@@ -104,16 +104,16 @@ impl Client {
         Ok(rows.into_iter().map(EmailDelivery).collect())
     }
     /// When the client first set a password; null until then.
-    async fn activated_at(&self) -> Option<DateTime<Utc>> {
-        self.0.activated_at
+    async fn activated_at(&self) -> Option<DateTime> {
+        self.0.activated_at.map(DateTime)
     }
     /// When the client was added.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
     /// When the client's record last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Emails, links and the resend quota as providers see them (R11).
+use super::datetime::DateTime;
 use crate::service::resend_cap::Quota;
 use async_graphql::{Enum, ID, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::email_delivery::DeliveryStatus as Stored;
 use entity::{account_link, email_delivery};
 
@@ -91,16 +91,16 @@ impl EmailDelivery {
         self.0.last_error.as_deref()
     }
     /// When the email was queued.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
     /// When the mail server accepted it; null until then.
-    async fn sent_at(&self) -> Option<DateTime<Utc>> {
-        self.0.sent_at
+    async fn sent_at(&self) -> Option<DateTime> {
+        self.0.sent_at.map(DateTime)
     }
     /// When a queued email will be tried (again).
-    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.0.status == Stored::Queued).then_some(self.0.next_attempt_at)
+    async fn next_attempt_at(&self) -> Option<DateTime> {
+        (self.0.status == Stored::Queued).then_some(self.0.next_attempt_at.into())
     }
 }
 
@@ -128,17 +128,17 @@ pub struct ActiveLink {
     /// Invite or password reset.
     pub kind: LinkKind,
     /// When the link was generated.
-    pub created_at: DateTime<Utc>,
+    pub created_at: DateTime,
     /// When a password-reset link stops working; null for invites.
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime>,
 }
 
 impl From<account_link::Model> for ActiveLink {
     fn from(l: account_link::Model) -> Self {
         Self {
             kind: l.kind.into(),
-            created_at: l.created_at,
-            expires_at: l.expires_at,
+            created_at: l.created_at.into(),
+            expires_at: l.expires_at.map(DateTime),
         }
     }
 }
@@ -153,7 +153,7 @@ pub struct ResendQuota {
     /// The length of the sliding window, in seconds.
     pub window_seconds: u64,
     /// Now while `remaining > 0`; otherwise when the oldest counted email leaves the window.
-    pub next_available_at: DateTime<Utc>,
+    pub next_available_at: DateTime,
 }
 
 impl From<Quota> for ResendQuota {
@@ -162,7 +162,7 @@ impl From<Quota> for ResendQuota {
             limit: q.limit,
             remaining: q.remaining,
             window_seconds: q.window.as_secs(),
-            next_available_at: q.next_available_at,
+            next_available_at: q.next_available_at.into(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Intake forms, their assignments, and messages.
+use super::datetime::DateTime;
 use async_graphql::{ID, InputObject, Json, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::{intake_assignment, intake_form, message};
 
 /// A form the practice asks clients to fill in.
@@ -26,8 +26,8 @@ impl IntakeForm {
         serde_json::from_str(&self.0.questions).unwrap_or_default()
     }
     /// When the form was defined.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 
@@ -52,12 +52,12 @@ impl IntakeAssignment {
         IntakeForm(self.1.clone())
     }
     /// When the form was assigned.
-    async fn assigned_at(&self) -> DateTime<Utc> {
-        self.0.assigned_at
+    async fn assigned_at(&self) -> DateTime {
+        self.0.assigned_at.into()
     }
     /// When the client completed it; null while pending.
-    async fn completed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.completed_at
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.0.completed_at.map(DateTime)
     }
     /// The client's answers, once completed.
     async fn answers(&self) -> Option<Json<serde_json::Value>> {
@@ -135,8 +135,8 @@ impl Message {
         &self.0.body
     }
     /// When the message was sent.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
 }
 

@@ -1,63 +1,12 @@
 //! The account setup page in a real browser (Debian's Chromium, driven through
 //! chromedriver over WebDriver): the link from a received email is opened, a weak
 //! password refused, a good one accepted, and the client then signs in.
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::Locator;
+use portal_tests::browser::{headless, start_driver};
 use portal_tests::mail::CLIENT_PASSWORD;
 use portal_tests::{Backend, Queue, spawn_mail_app};
 use serde_json::json;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_driver() -> (Driver, String) {
-    assert!(
-        std::path::Path::new(CHROMEDRIVER).exists(),
-        "this test needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); .ci/run installs them"
-    );
-    // chromedriver cannot take a socket from the test, so a port released here may
-    // be taken before it binds: a driver that exits is retried on another port, and
-    // one that never answers fails the test instead of being used half-started.
-    for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a loopback port")
-            .port();
-        let mut driver = Driver(
-            Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("chromedriver starts"),
-        );
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while tokio::time::Instant::now() < deadline {
-            if matches!(driver.0.try_wait(), Ok(Some(_))) {
-                break;
-            }
-            let status = reqwest::get(format!("{url}/status")).await;
-            if status.is_ok_and(|r| r.status().is_success())
-                && matches!(driver.0.try_wait(), Ok(None))
-            {
-                return (driver, url);
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    panic!("chromedriver did not start on any of five ports");
-}
 
 /// Waits up to 15 s for the element with `id`; on failure shows the page it got.
 async fn find(browser: &fantoccini::Client, id: &str) -> fantoccini::elements::Element {
@@ -128,25 +77,7 @@ async fn a_client_sets_up_their_account_in_a_real_browser() {
 
     let profile = tempfile::tempdir().unwrap();
     let (_driver, driver_url) = start_driver().await;
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=900,820",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }
-    });
-    // chromedriver speaks plain HTTP on loopback: no TLS connector needed.
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let browser = ClientBuilder::new(connector)
-        .capabilities(caps.as_object().unwrap().clone())
-        .connect(&driver_url)
-        .await
-        .expect("a browser session");
+    let browser = headless(&driver_url, profile.path()).await;
 
     browser.goto(&link).await.unwrap();
     let greeting = find(&browser, "greeting").await;

@@ -34,8 +34,8 @@ async fn run(program: &str, args: &[&str], dir: &PathBuf) -> std::process::Outpu
         })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_graphql_http_server_audit_passes_every_must() {
+/// `conformance/`, with its npm packages installed.
+async fn prepared_conformance_dir() -> PathBuf {
     let dir = conformance_dir();
     if !dir.join("node_modules").join("graphql-http").exists() {
         let npm = run("npm", &["ci", "--no-audit", "--no-fund"], &dir).await;
@@ -46,6 +46,40 @@ async fn the_graphql_http_server_audit_passes_every_must() {
             String::from_utf8_lossy(&npm.stderr)
         );
     }
+    dir
+}
+
+/// Runs `conformance/introspection.mjs <mode>` against a development app; its report.
+async fn introspection_script(mode: &str) -> (bool, String) {
+    let dir = prepared_conformance_dir().await;
+    let app = spawn_app(Backend::Sqlite).await;
+    let url = format!("{}/graphql", app.address);
+    let schema = dir.join("..").join("schema.graphql");
+    let schema = schema.to_string_lossy();
+    let out = run("node", &["introspection.mjs", mode, &url, &schema], &dir).await;
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphql_js_introspection_succeeds_and_rebuilds_the_committed_schema() {
+    let (ok, report) = introspection_script("schema").await;
+    assert!(ok, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_type_field_argument_and_enum_value_has_a_description() {
+    let (ok, report) = introspection_script("descriptions").await;
+    assert!(ok, "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graphql_http_server_audit_passes_every_must() {
+    let dir = prepared_conformance_dir().await;
     let app = spawn_app(Backend::Sqlite).await;
     let url = format!("{}/graphql", app.address);
     let audit = run("node", &["audit.mjs", &url], &dir).await;

@@ -140,7 +140,8 @@ async fn too_deep_too_complex_and_alias_flooded_queries_are_refused() {
         &[("GRAPHQL_MAX_DEPTH", "4"), ("GRAPHQL_MAX_ALIASES", "5")],
     )
     .await;
-    let deep = "{ me { ... on Provider { organization { name } } } __schema { types { fields { type { ofType { name } } } } } }";
+    // Five fields deep outside introspection (introspection has its own limit).
+    let deep = "{ me { ... on Provider { organization { name { x { y } } } } } }";
     let body = app.graphql(deep, json!({}), None).await;
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"));
     assert!(
@@ -215,6 +216,14 @@ async fn malformed_requests_and_batches_get_clear_errors() {
     assert_eq!(error_code(&batch[1]), Some("BAD_USER_INPUT"));
     let syntax = app.graphql("{ me { ", json!({}), None).await;
     assert_eq!(error_code(&syntax), Some("BAD_USER_INPUT"));
+    // One line with where and what, not the parser's drawing of the document.
+    let message = syntax["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("Syntax error at line 1, column 8: expected ")
+            && !message.contains('\n'),
+        "{message}"
+    );
+    assert_eq!(syntax["errors"][0]["locations"][0]["column"], 8, "{syntax}");
 }
 
 #[tokio::test]

@@ -9,3 +9,13 @@ fn schema_file_matches_the_served_schema() {
         "schema.graphql is out of date: run `cargo run -p portal-api --bin portal -- print-schema > schema.graphql`"
     );
 }
+
+#[test]
+fn date_times_are_described_and_specified_by_rfc_3339() {
+    let sdl = portal_api::graphql::sdl();
+    let scalar =
+        "scalar DateTime @specifiedBy(url: \"https://datatracker.ietf.org/doc/html/rfc3339\")";
+    let at = sdl.find(scalar).expect("DateTime carries @specifiedBy");
+    let description = &sdl[..at].rsplit("\"\"\"").nth(1).unwrap_or_default();
+    assert!(description.contains("RFC 3339"), "{description}");
+}

@@ -1,11 +1,13 @@
 //! Typed settings from the environment (and `.env`), validated once at start.
 //! A bad value is reported as one line naming the variable; secrets never print.
 
+mod cors;
 mod email;
 mod production;
 mod public_url;
 mod values;
 
+pub use cors::CorsOrigins;
 pub use email::EmailSettings;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
@@ -35,6 +37,8 @@ pub struct Settings {
     pub email: EmailSettings,
     /// Multiplies every abuse limit (1 in production; benchmarks raise it).
     pub abuse_limit_scale: u32,
+    /// Browser apps on other origins that may call `/graphql` (`CORS_ALLOWED_ORIGINS`).
+    pub cors_allowed_origins: CorsOrigins,
 }
 
 /// Where the service runs; production hides the playground and introspection.
@@ -143,6 +147,7 @@ impl Settings {
         };
         let settings = Self {
             email: EmailSettings::from_vars(&vars)?,
+            cors_allowed_origins: cors::parse(var("CORS_ALLOWED_ORIGINS").as_deref())?,
             database_url,
             redis_url,
             bind,
@@ -266,6 +271,7 @@ mod tests {
             ("HTTP_HEADER_TIMEOUT_SECS", "0"),
             ("HTTP_BODY_TIMEOUT_SECS", "315360001"),
             ("HTTP_MAX_CONNECTIONS", "1000001"),
+            ("CORS_ALLOWED_ORIGINS", "https://app.example/"),
         ];
         for (name, value) in cases {
             let e = settings(&[(name, value)]).unwrap_err();

@@ -1,7 +1,7 @@
 //! `APP_ENV=production` refuses settings that are only fit for trying the service
 //! out: the embedded database and queue, `.eml` files instead of mail, the built-in
 //! sender, links pointing at plain HTTP or at the bind address, the playground, raised
-//! abuse limits, and the passwords shipped in examples (`docker-compose.yml`'s
+//! abuse limits, CORS for any website, and the passwords shipped in examples (`docker-compose.yml`'s
 //! `portal:portal`).
 use super::{ConfigError, Settings, err};
 use secrecy::ExposeSecret;
@@ -87,6 +87,12 @@ pub fn check(settings: &Settings) -> Result<(), ConfigError> {
     if settings.graphiql {
         return Err(err("GRAPHIQL", "the playground cannot be on in production"));
     }
+    if settings.cors_allowed_origins == super::CorsOrigins::Any {
+        return Err(err(
+            "CORS_ALLOWED_ORIGINS",
+            "* lets every website call the API; list the exact origins in production",
+        ));
+    }
     if settings.abuse_limit_scale != 1 {
         return Err(err(
             "ABUSE_LIMIT_SCALE",
@@ -151,6 +157,7 @@ mod tests {
             ("GRAPHIQL", "true"),
             ("ABUSE_LIMIT_SCALE", "1000"),
             ("ABUSE_LIMIT_SCALE", "2"),
+            ("CORS_ALLOWED_ORIGINS", "*"),
             ("PUBLIC_URL", "https://portal.sunrise.example@evil.example"),
             ("PUBLIC_URL", "https://portal sunrise.example"),
             ("RESEND_WINDOW_SECS", "10000000000000"),

@@ -4,6 +4,8 @@
 //! over (a "fragment bomb": 8 levels of 10 spreads is 10^8 fields in 500 bytes) would
 //! otherwise keep async-graphql's own depth and complexity checks busy for minutes,
 //! since they walk every expanded spread.
+use super::depth;
+use crate::configuration::GraphqlLimits;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
 };
@@ -13,53 +15,68 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Extension factory holding the limits.
+#[derive(Clone, Copy)]
 pub struct DocumentLimits {
     max_aliases: usize,
     max_fields: usize,
+    max_depth: usize,
+    introspection: bool,
 }
 
 impl DocumentLimits {
-    /// `max_fields` bounds the fields selected after expanding every fragment spread.
-    pub fn new(max_aliases: usize, max_fields: usize) -> Self {
+    /// `max_fields` bounds the fields selected after expanding every fragment spread;
+    /// `max_depth` the nesting of fields outside introspection (see `depth`).
+    pub fn new(limits: &GraphqlLimits, introspection: bool) -> Self {
         Self {
-            max_aliases,
-            max_fields,
+            max_aliases: limits.max_aliases,
+            max_fields: limits.max_complexity,
+            max_depth: limits.max_depth,
+            introspection,
         }
     }
 }
 
 impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension {
-            max_aliases: self.max_aliases,
-            max_fields: self.max_fields,
-        })
+        Arc::new(DocumentLimitsExtension(*self))
     }
 }
 
-struct DocumentLimitsExtension {
-    max_aliases: usize,
-    max_fields: usize,
-}
+struct DocumentLimitsExtension(DocumentLimits);
 
 impl DocumentLimitsExtension {
     fn check(&self, doc: &ExecutableDocument) -> ServerResult<()> {
         let refuse = |message: String| Err(ServerError::new(message, None));
+        let limits = &self.0;
         let aliases = count_aliases(doc);
-        if aliases > self.max_aliases {
-            let max = self.max_aliases;
+        if aliases > limits.max_aliases {
+            let max = limits.max_aliases;
             return refuse(format!(
                 "The query uses {aliases} aliases; at most {max} are allowed."
             ));
         }
-        match Expansion::new(doc, self.max_fields).count() {
-            Err(why) => refuse(why),
-            Ok(n) if n > self.max_fields => refuse(format!(
-                "The query is too complex: more than {} fields once fragments are expanded.",
-                self.max_fields
-            )),
-            Ok(_) => Ok(()),
+        match Expansion::new(doc, limits.max_fields).count() {
+            Err(why) => return refuse(why),
+            Ok(n) if n > limits.max_fields => {
+                return refuse(format!(
+                    "The query is too complex: more than {} fields once fragments are expanded.",
+                    limits.max_fields
+                ));
+            }
+            Ok(_) => {}
         }
+        let depths =
+            depth::measure(doc, limits.introspection).map_err(|why| ServerError::new(why, None))?;
+        if depths.ordinary > limits.max_depth {
+            return refuse("Query is nested too deep.".to_owned());
+        }
+        if depths.introspection > depth::INTROSPECTION_MAX_DEPTH {
+            return refuse(format!(
+                "Introspection is nested too deep: at most {} levels.",
+                depth::INTROSPECTION_MAX_DEPTH
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -67,15 +84,16 @@ impl DocumentLimitsExtension {
 impl Extension for DocumentLimitsExtension {
     /// Runs before async-graphql parses the query: it parses here, once (the request
     /// keeps the document), and checks before async-graphql's own depth and directive
-    /// walks, which a fragment bomb would keep busy. A syntax error is left to them.
+    /// walks, which a fragment bomb would keep busy. A syntax error answers one line.
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        if let Ok(doc) = request.parsed_query() {
-            self.check(doc)?;
+        match request.parsed_query() {
+            Ok(doc) => self.check(doc)?,
+            Err(_) => return Err(super::syntax::error(&request.query)),
         }
         next.run(ctx, request).await
     }

@@ -1,11 +1,13 @@
 //! The GraphQL schema: thin resolvers over `service`, errors mapped in one place.
 
 mod context;
+mod depth;
 pub mod error;
 mod limits;
 mod mutation;
 mod nul;
 mod query;
+mod syntax;
 mod types;
 
 use crate::configuration::GraphqlLimits;
@@ -30,14 +32,12 @@ pub fn build_schema(
         MutationRoot::default(),
         EmptySubscription,
     )
-    .limit_depth(limits.max_depth)
+    // The extension applies each depth limit where it belongs (see `depth`).
+    .limit_depth(limits.max_depth.max(depth::INTROSPECTION_MAX_DEPTH))
     .limit_complexity(limits.max_complexity)
-    .limit_recursive_depth(limits.max_depth * 2)
+    .limit_recursive_depth(limits.max_depth.max(depth::INTROSPECTION_MAX_DEPTH) * 2)
     .limit_directives(8)
-    .extension(limits::DocumentLimits::new(
-        limits.max_aliases,
-        limits.max_complexity,
-    ))
+    .extension(limits::DocumentLimits::new(limits, introspection))
     .extension(nul::NoNulText);
     if !introspection {
         builder = builder.disable_introspection();
@@ -53,5 +53,6 @@ pub fn sdl() -> String {
     let limits = crate::configuration::Settings::from_lookup(|_| None)
         .map(|s| s.limits)
         .expect("default settings are valid");
-    build_schema(None, &limits, true).sdl()
+    let options = async_graphql::SDLExportOptions::new().include_specified_by();
+    build_schema(None, &limits, true).sdl_with_options(options)
 }

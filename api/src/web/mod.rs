@@ -4,6 +4,7 @@
 mod account;
 mod body_deadline;
 pub mod connections;
+mod cors;
 mod graphiql;
 mod graphql_endpoint;
 mod health;
@@ -30,11 +31,12 @@ pub struct WebState {
 /// All routes with their middleware; `connections` learns which of its connections
 /// have a request being handled.
 pub fn routes(web: WebState, connections: Arc<Connections>) -> impl IntoEndpoint {
+    let origins = Arc::new(web.app.settings.cors_allowed_origins.clone());
+    let graphql = post(graphql_endpoint::execute)
+        .get(graphql_endpoint::refuse_get)
+        .around(move |next, req| cors::cors(next, req, origins.clone()));
     let mut route = Route::new()
-        .at(
-            "/graphql",
-            post(graphql_endpoint::execute).get(graphql_endpoint::refuse_get),
-        )
+        .at("/graphql", graphql)
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(health::metrics_text))

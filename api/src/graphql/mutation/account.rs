@@ -21,6 +21,7 @@ impl AccountMutation {
     async fn complete_account_link(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The link's token and the password to set.")]
         input: CompleteAccountLinkInput,
     ) -> async_graphql::Result<CompleteAccountLinkPayload> {
         bounded(&input.token, "token", MAX_TOKEN_CHARS)
@@ -31,7 +32,7 @@ impl AccountMutation {
             .gql()?;
         Ok(CompleteAccountLinkPayload {
             token: done.token,
-            expires_at: done.expires_at,
+            expires_at: done.expires_at.into(),
             client: ClientAccount(done.client),
             pending_intake_forms: done
                 .pending_forms
@@ -46,7 +47,7 @@ impl AccountMutation {
     async fn request_password_reset(
         &self,
         ctx: &Context<'_>,
-        email: String,
+        #[graphql(desc = "The address the client signs in with.")] email: String,
     ) -> async_graphql::Result<bool> {
         let email = EmailAddress::parse(&email, "email")
             .map_err(Into::into)
@@ -61,7 +62,7 @@ impl AccountMutation {
     async fn client_sign_in(
         &self,
         ctx: &Context<'_>,
-        input: SignInInput,
+        #[graphql(desc = "The client's email address and password.")] input: SignInInput,
     ) -> async_graphql::Result<ClientSignInPayload> {
         check_credentials(&input).map_err(AppError::from).gql()?;
         let state = state(ctx)?;
@@ -70,7 +71,7 @@ impl AccountMutation {
             .gql()?;
         Ok(ClientSignInPayload {
             token: signed.token,
-            expires_at: signed.expires_at,
+            expires_at: signed.expires_at.into(),
             must_change_password: signed.client.must_change_password,
             client: ClientAccount(signed.client),
         })
@@ -80,7 +81,7 @@ impl AccountMutation {
     async fn change_password(
         &self,
         ctx: &Context<'_>,
-        input: ChangePasswordInput,
+        #[graphql(desc = "The current and the new password.")] input: ChangePasswordInput,
     ) -> async_graphql::Result<ChangePasswordPayload> {
         let actor = client(ctx, true)?;
         bounded_password(&input.current_password, "currentPassword")

@@ -23,7 +23,7 @@ impl AuthMutation {
     async fn sign_in(
         &self,
         ctx: &Context<'_>,
-        input: SignInInput,
+        #[graphql(desc = "The provider's email address and password.")] input: SignInInput,
     ) -> async_graphql::Result<SignInPayload> {
         check_credentials(&input).map_err(AppError::from).gql()?;
         let signed = auth::sign_in(state(ctx)?, &input.email, input.password.into(), ip(ctx))
@@ -31,7 +31,7 @@ impl AuthMutation {
             .gql()?;
         Ok(SignInPayload {
             token: signed.token,
-            expires_at: signed.expires_at,
+            expires_at: signed.expires_at.into(),
             provider: Provider(signed.provider),
         })
     }

@@ -42,6 +42,7 @@ impl ClientMutation {
     async fn create_client(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The client's names and, optionally, email address.")]
         input: CreateClientInput,
     ) -> async_graphql::Result<CreateClientPayload> {
         let actor = provider(ctx)?;

@@ -41,7 +41,7 @@ impl EmailMutation {
     async fn resend_welcome_email(
         &self,
         ctx: &Context<'_>,
-        client_id: ID,
+        #[graphql(desc = "The client to send a fresh link to.")] client_id: ID,
     ) -> async_graphql::Result<ResendWelcomeEmailPayload> {
         let actor = provider(ctx)?;
         let client = own_client(ctx, &actor, &client_id, "clientId").await?;
@@ -53,7 +53,7 @@ impl EmailMutation {
             client: Client(resent.client),
             delivery: EmailDelivery(resent.delivery),
             resends_remaining: resent.quota.remaining,
-            next_resend_available_at: resent.quota.next_available_at,
+            next_resend_available_at: resent.quota.next_available_at.into(),
         })
     }
 
@@ -61,7 +61,7 @@ impl EmailMutation {
     async fn update_client_email(
         &self,
         ctx: &Context<'_>,
-        input: UpdateClientEmailInput,
+        #[graphql(desc = "The client and the new address.")] input: UpdateClientEmailInput,
     ) -> async_graphql::Result<UpdateClientEmailPayload> {
         let actor = provider(ctx)?;
         let email = checked_email(&input.email, "email", input.confirm_unusual_domain).gql()?;
@@ -85,7 +85,7 @@ impl EmailMutation {
     async fn set_client_password(
         &self,
         ctx: &Context<'_>,
-        input: SetClientPasswordInput,
+        #[graphql(desc = "The client and the password to set.")] input: SetClientPasswordInput,
     ) -> async_graphql::Result<SetClientPasswordPayload> {
         let actor = provider(ctx)?;
         let client = own_client(ctx, &actor, &input.client_id, "clientId").await?;

@@ -36,6 +36,7 @@ impl IntakeMutation {
     async fn create_intake_form(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The form's title, description and questions.")]
         input: CreateIntakeFormInput,
     ) -> async_graphql::Result<CreateIntakeFormPayload> {
         let actor = provider(ctx)?;
@@ -55,7 +56,7 @@ impl IntakeMutation {
     async fn assign_intake_form(
         &self,
         ctx: &Context<'_>,
-        input: AssignIntakeFormInput,
+        #[graphql(desc = "The client and the form.")] input: AssignIntakeFormInput,
     ) -> async_graphql::Result<AssignIntakeFormPayload> {
         let actor = provider(ctx)?;
         let client = own_client(ctx, &actor, &input.client_id, "clientId").await?;
@@ -72,7 +73,7 @@ impl IntakeMutation {
     async fn complete_intake_form(
         &self,
         ctx: &Context<'_>,
-        input: CompleteIntakeFormInput,
+        #[graphql(desc = "The assignment and the answers.")] input: CompleteIntakeFormInput,
     ) -> async_graphql::Result<CompleteIntakeFormPayload> {
         let actor = client(ctx, false)?;
         let id = parse_id(&input.assignment_id, "assignmentId").gql()?;
@@ -88,7 +89,7 @@ impl IntakeMutation {
     async fn send_message(
         &self,
         ctx: &Context<'_>,
-        input: SendMessageInput,
+        #[graphql(desc = "The client and the message text.")] input: SendMessageInput,
     ) -> async_graphql::Result<SendMessagePayload> {
         let actor = provider(ctx)?;
         let client = own_client(ctx, &actor, &input.client_id, "clientId").await?;

@@ -18,8 +18,9 @@ impl AuditQuery {
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
-        client_id: Option<ID>,
-        first: Option<i32>,
+        #[graphql(desc = "Only this client's events; all of the practice's without it.")] client_id: Option<ID>,
+        #[graphql(desc = "How many events to return, 1 to 200 (default 50).")] first: Option<i32>,
+        #[graphql(desc = "The endCursor of the previous page, to continue after it.")]
         after: Option<String>,
     ) -> async_graphql::Result<AuditEventConnection> {
         let actor = provider(ctx)?;

@@ -31,7 +31,11 @@ fn page_size(first: Option<i32>) -> Result<u64, AppError> {
 #[Object]
 impl ClientQuery {
     /// A client of the signed-in provider's practice; null when missing or another practice's.
-    async fn client(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Client>> {
+    async fn client(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The client's ID.")] id: ID,
+    ) -> async_graphql::Result<Option<Client>> {
         let actor = provider(ctx)?;
         let id = parse_id(&id, "id").gql()?;
         let found = clients::find_client(&state(ctx)?.db, &actor, id)
@@ -47,8 +51,12 @@ impl ClientQuery {
     async fn clients(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
+        #[graphql(desc = "How many clients to return, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "The endCursor of the previous page, to continue after it.")]
         after: Option<String>,
+        #[graphql(
+            desc = "Words matched against first name, last name and email (at most 254 characters)."
+        )]
         search: Option<String>,
     ) -> async_graphql::Result<ClientConnection> {
         let actor = provider(ctx)?;

@@ -16,7 +16,7 @@ impl LinkQuery {
     async fn account_link(
         &self,
         ctx: &Context<'_>,
-        token: String,
+        #[graphql(desc = "The token from the emailed link.")] token: String,
     ) -> async_graphql::Result<AccountLinkStatus> {
         bounded(&token, "token", MAX_TOKEN_CHARS)
             .map_err(AppError::from)
@@ -31,7 +31,7 @@ impl LinkQuery {
             kind: view.kind.map(Into::into),
             first_name: view.first_name,
             practice_name: view.practice,
-            expires_at: view.expires_at,
+            expires_at: view.expires_at.map(Into::into),
         })
     }
 }

@@ -1,12 +1,14 @@
 //! Sign-in input and payload.
+use super::datetime::DateTime;
 use super::viewer::Provider;
 use async_graphql::{InputObject, SimpleObject};
-use chrono::{DateTime, Utc};
 
 /// Credentials; the password is never logged or echoed.
 #[derive(InputObject)]
 pub struct SignInInput {
+    /// The email address signed in with.
     pub email: String,
+    /// The password.
     #[graphql(secret)]
     pub password: String,
 }
@@ -14,7 +16,10 @@ pub struct SignInInput {
 /// A new session: send `token` as `Authorization: Bearer <token>`.
 #[derive(SimpleObject)]
 pub struct SignInPayload {
+    /// Bearer token of the new session; shown once.
     pub token: String,
-    pub expires_at: DateTime<Utc>,
+    /// When the session ends.
+    pub expires_at: DateTime,
+    /// The signed-in provider.
     pub provider: Provider,
 }

@@ -1,11 +1,11 @@
 //! A client as providers see it.
+use super::datetime::DateTime;
 use super::delivery::{ActiveLink, EmailDelivery, ResendQuota};
 use crate::graphql::context::state;
 use crate::graphql::error::IntoGraphql;
 use crate::service::deliveries;
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::client;
 
 /// Where a client stands with the portal.
@@ -22,17 +22,22 @@ pub enum ClientStatus {
 /// A client (patient) of the practice.
 pub struct Client(pub client::Model);
 
+/// A client (patient) of the practice, as its providers see them.
 #[Object]
 impl Client {
+    /// The client's ID.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// Given name.
     async fn first_name(&self) -> &str {
         &self.0.first_name
     }
+    /// Family name.
     async fn last_name(&self) -> &str {
         &self.0.last_name
     }
+    /// Email address on file; null when the client has none.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
@@ -85,7 +90,12 @@ impl Client {
     async fn email_deliveries(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20, validator(minimum = 1, maximum = 100))] first: i32,
+        #[graphql(
+            desc = "How many emails to return, 1 to 100 (default 20).",
+            default = 20,
+            validator(minimum = 1, maximum = 100)
+        )]
+        first: i32,
     ) -> async_graphql::Result<Vec<EmailDelivery>> {
         let state = state(ctx)?;
         let rows = deliveries::recent(&state.db, self.0.id, first as u64)
@@ -93,14 +103,17 @@ impl Client {
             .gql()?;
         Ok(rows.into_iter().map(EmailDelivery).collect())
     }
-    async fn activated_at(&self) -> Option<DateTime<Utc>> {
-        self.0.activated_at
+    /// When the client first set a password; null until then.
+    async fn activated_at(&self) -> Option<DateTime> {
+        self.0.activated_at.map(DateTime)
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When the client was added.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    /// When the client's record last changed.
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
     }
 }
 
@@ -117,8 +130,11 @@ pub type ClientConnection = Connection<String, Client, ClientConnectionExtra, Em
 /// A new client; names are required, email optional.
 #[derive(InputObject)]
 pub struct CreateClientInput {
+    /// Given name (1 to 100 characters).
     pub first_name: String,
+    /// Family name (1 to 100 characters).
     pub last_name: String,
+    /// Email address; without one no email can be sent until one is added.
     pub email: Option<String>,
     /// Send the welcome email now (when an email is given). Default true.
     #[graphql(default = true)]
@@ -131,6 +147,7 @@ pub struct CreateClientInput {
 /// The created client.
 #[derive(SimpleObject)]
 pub struct CreateClientPayload {
+    /// The created client.
     pub client: Client,
     /// The welcome email, queued; null when no email was given or sendInvite was false.
     pub invite: Option<EmailDelivery>,

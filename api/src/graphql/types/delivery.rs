@@ -1,17 +1,22 @@
 //! Emails, links and the resend quota as providers see them (R11).
+use super::datetime::DateTime;
 use crate::service::resend_cap::Quota;
 use async_graphql::{Enum, ID, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::email_delivery::DeliveryStatus as Stored;
 use entity::{account_link, email_delivery};
 
 /// What an email was for.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum EmailKind {
+    /// The invite to set up the account, with a link.
     Welcome,
+    /// A link to choose a new password.
     PasswordReset,
+    /// To the old address: the email address was changed.
     EmailChangedNotice,
+    /// A new message waits in the portal (never its content).
     MessageNotification,
+    /// Intake forms are still to be completed.
     IntakeReminder,
 }
 
@@ -58,17 +63,22 @@ impl From<Stored> for DeliveryStatus {
 /// One email to a client.
 pub struct EmailDelivery(pub email_delivery::Model);
 
+/// One email to a client and where it stands.
 #[Object]
 impl EmailDelivery {
+    /// The email's ID.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// What the email is for.
     async fn kind(&self) -> EmailKind {
         self.0.kind.into()
     }
+    /// The address it goes to.
     async fn to_address(&self) -> &str {
         &self.0.to_address
     }
+    /// Where the email stands.
     async fn status(&self) -> DeliveryStatus {
         self.0.status.into()
     }
@@ -80,15 +90,17 @@ impl EmailDelivery {
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    /// When the email was queued.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
     }
-    async fn sent_at(&self) -> Option<DateTime<Utc>> {
-        self.0.sent_at
+    /// When the mail server accepted it; null until then.
+    async fn sent_at(&self) -> Option<DateTime> {
+        self.0.sent_at.map(DateTime)
     }
     /// When a queued email will be tried (again).
-    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        (self.0.status == Stored::Queued).then_some(self.0.next_attempt_at)
+    async fn next_attempt_at(&self) -> Option<DateTime> {
+        (self.0.status == Stored::Queued).then_some(self.0.next_attempt_at.into())
     }
 }
 
@@ -113,17 +125,20 @@ impl From<account_link::LinkKind> for LinkKind {
 /// The link that currently works (never the token itself).
 #[derive(SimpleObject)]
 pub struct ActiveLink {
+    /// Invite or password reset.
     pub kind: LinkKind,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
+    /// When the link was generated.
+    pub created_at: DateTime,
+    /// When a password-reset link stops working; null for invites.
+    pub expires_at: Option<DateTime>,
 }
 
 impl From<account_link::Model> for ActiveLink {
     fn from(l: account_link::Model) -> Self {
         Self {
             kind: l.kind.into(),
-            created_at: l.created_at,
-            expires_at: l.expires_at,
+            created_at: l.created_at.into(),
+            expires_at: l.expires_at.map(DateTime),
         }
     }
 }
@@ -131,11 +146,14 @@ impl From<account_link::Model> for ActiveLink {
 /// R5: how many more link emails this client may be sent now.
 #[derive(SimpleObject)]
 pub struct ResendQuota {
+    /// Link emails allowed per window.
     pub limit: u32,
+    /// Link emails left in the current window.
     pub remaining: u32,
+    /// The length of the sliding window, in seconds.
     pub window_seconds: u64,
     /// Now while `remaining > 0`; otherwise when the oldest counted email leaves the window.
-    pub next_available_at: DateTime<Utc>,
+    pub next_available_at: DateTime,
 }
 
 impl From<Quota> for ResendQuota {
@@ -144,7 +162,7 @@ impl From<Quota> for ResendQuota {
             limit: q.limit,
             remaining: q.remaining,
             window_seconds: q.window.as_secs(),
-            next_available_at: q.next_available_at,
+            next_available_at: q.next_available_at.into(),
         }
     }
 }

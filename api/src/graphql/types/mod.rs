@@ -4,6 +4,7 @@ mod account;
 mod audit;
 mod auth;
 mod client;
+mod datetime;
 mod delivery;
 mod intake;
 mod viewer;

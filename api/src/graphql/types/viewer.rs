@@ -8,14 +8,18 @@ use entity::{organization, provider};
 /// A clinician or admin of a practice.
 pub struct Provider(pub provider::Model);
 
+/// A clinician or admin of a practice.
 #[Object]
 impl Provider {
+    /// The provider's ID.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The provider's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The provider's email address (used to sign in).
     async fn email(&self) -> &str {
         &self.0.email
     }
@@ -31,11 +35,14 @@ impl Provider {
 /// A practice.
 pub struct Organization(pub organization::Model);
 
+/// A practice.
 #[Object]
 impl Organization {
+    /// The practice's ID.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// The practice's name.
     async fn name(&self) -> &str {
         &self.0.name
     }

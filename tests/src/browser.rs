@@ -1,0 +1,82 @@
+//! Headless Chromium through chromedriver (Debian's `chromium` and `chromium-driver`).
+use fantoccini::{Client, ClientBuilder};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A running chromedriver, killed when dropped.
+pub struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts chromedriver and returns it with its URL.
+pub async fn start_driver() -> (Driver, String) {
+    assert!(
+        std::path::Path::new(CHROMEDRIVER).exists(),
+        "this test needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver); ./test installs them"
+    );
+    // chromedriver cannot take a socket from the test, so a port released here may
+    // be taken before it binds: a driver that exits is retried on another port, and
+    // one that never answers fails the test instead of being used half-started.
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a loopback port")
+            .port();
+        let mut driver = Driver(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts"),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            if matches!(driver.0.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            let status = reqwest::get(format!("{url}/status")).await;
+            if status.is_ok_and(|r| r.status().is_success())
+                && matches!(driver.0.try_wait(), Ok(None))
+            {
+                return (driver, url);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    panic!("chromedriver did not start on any of five ports");
+}
+
+/// A headless browser session with its own profile in `profile`.
+pub async fn headless(driver_url: &str, profile: &std::path::Path) -> Client {
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=900,820",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().cloned().unwrap_or_default();
+    // chromedriver speaks plain HTTP on loopback: no TLS connector needed.
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(driver_url)
+        .await
+        .expect("a browser session")
+}

@@ -9,6 +9,7 @@ in_both_modes!(
     a_password_reset_request_answers_alike_and_spares_the_providers_cap,
     a_sign_in_checks_one_password_whoever_the_address_belongs_to,
     a_reset_request_left_by_a_stopped_process_is_still_sent,
+    until_a_provider_set_password_is_changed_nothing_else_can_be_read,
 );
 
 async fn a_password_reset_request_answers_alike_and_spares_the_providers_cap(
@@ -134,4 +135,73 @@ async fn a_reset_request_left_by_a_stopped_process_is_still_sent(backend: Backen
         .await
         .unwrap();
     assert!(left.is_empty(), "a handled request is deleted: {left:?}");
+}
+
+async fn until_a_provider_set_password_is_changed_nothing_else_can_be_read(
+    backend: Backend,
+    queue: Queue,
+) {
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let client_id = app
+        .invite_client(&provider.token, "Jane", "jane@example.com")
+        .await;
+    let sent = app
+        .graphql(
+            "mutation($i: SendMessageInput!) { sendMessage(input: $i) { message { id } } }",
+            json!({ "i": { "clientId": client_id, "body": "Your results are in." } }),
+            Some(&provider.token),
+        )
+        .await;
+    assert!(sent["errors"].is_null(), "{sent}");
+    let temporary = "temporary harbor key 5521";
+    let set = app
+        .graphql(
+            "mutation($i: SetClientPasswordInput!) { setClientPassword(input: $i) { client { id } } }",
+            json!({ "i": { "clientId": client_id, "password": temporary, "requireChangeOnNextSignIn": true } }),
+            Some(&provider.token),
+        )
+        .await;
+    assert!(set["errors"].is_null(), "{set}");
+
+    let reading = "mutation($e: String!, $p: String!) { clientSignIn(input: {email: $e, password: $p}) { token client { messages { body } intakeForms { id } } } }";
+    let signed = app
+        .graphql(
+            reading,
+            json!({ "e": "jane@example.com", "p": temporary }),
+            None,
+        )
+        .await;
+    let refused = |body: &serde_json::Value| {
+        let errors = body["errors"].as_array().cloned().unwrap_or_default();
+        !errors.is_empty()
+            && errors.iter().all(|e| {
+                e["extensions"]["code"] == "FORBIDDEN"
+                    && e["extensions"]["reason"] == "PASSWORD_CHANGE_REQUIRED"
+            })
+    };
+    assert!(refused(&signed), "{signed}");
+    assert!(!signed.to_string().contains("results are in"), "{signed}");
+    let token =
+        app.client_sign_in("jane@example.com", temporary).await["data"]["clientSignIn"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let me = "{ me { ... on ClientAccount { messages { body } intakeForms { id } } } }";
+    let locked = app.graphql(me, json!({}), Some(&token)).await;
+    assert!(refused(&locked), "{locked}");
+
+    let changed = app
+        .graphql(
+            "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { client { mustChangePassword } } }",
+            json!({ "i": { "currentPassword": temporary, "newPassword": "a fresh strong passphrase 8" } }),
+            Some(&token),
+        )
+        .await;
+    assert!(changed["errors"].is_null(), "{changed}");
+    let open = app.graphql(me, json!({}), Some(&token)).await;
+    assert_eq!(
+        open["data"]["me"]["messages"][0]["body"], "Your results are in.",
+        "{open}"
+    );
 }

@@ -12,6 +12,18 @@ use entity::client;
 /// A client as they see themselves in the portal.
 pub struct ClientAccount(pub client::Model);
 
+impl ClientAccount {
+    /// Until a password a provider set is changed, the session may change it and
+    /// nothing else: no messages, forms or answers (`FORBIDDEN`, reason
+    /// `PASSWORD_CHANGE_REQUIRED`).
+    fn unlocked(&self) -> async_graphql::Result<()> {
+        match self.0.must_change_password {
+            true => Err(crate::error::AppError::PasswordChangeRequired).gql(),
+            false => Ok(()),
+        }
+    }
+}
+
 /// The signed-in client's own account in the portal.
 #[Object]
 impl ClientAccount {
@@ -48,6 +60,7 @@ impl ClientAccount {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<IntakeAssignment>> {
+        self.unlocked()?;
         let rows = intake::assigned(&state(ctx)?.db, self.0.id, false)
             .await
             .gql()?;
@@ -64,6 +77,7 @@ impl ClientAccount {
         )]
         first: i32,
     ) -> async_graphql::Result<Vec<Message>> {
+        self.unlocked()?;
         let rows = messages::for_client(&state(ctx)?.db, self.0.id, first as u64)
             .await
             .gql()?;

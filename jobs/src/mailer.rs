@@ -1,6 +1,7 @@
 //! Sending a rendered email: SMTP (`smtp://`, `smtp://…?tls=required`, `smtps://` with
 //! credentials) or `.eml` files in a directory (`file://DIR`, the embedded default).
 use crate::templates::Rendered;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
@@ -60,19 +61,7 @@ impl Mailer {
 
     /// Hands `email` over to the server (or writes it).
     pub async fn send(&self, from: &Mailbox, to: &str, email: &Rendered) -> Result<(), SendError> {
-        let to: Mailbox = to
-            .parse()
-            .map_err(|e| SendError::Permanent(format!("invalid recipient address: {e}")))?;
-        let message = Message::builder()
-            .message_id(None)
-            .from(from.clone())
-            .to(to)
-            .subject(email.subject.clone())
-            .multipart(MultiPart::alternative_plain_html(
-                email.text.clone(),
-                email.html.clone(),
-            ))
-            .map_err(|e| SendError::Permanent(format!("message cannot be built: {e}")))?;
+        let message = build(from, to, email)?;
         match self {
             Self::Smtp(transport) => transport.send(message).await.map(drop).map_err(classify),
             Self::Files { dir, transport } => {
@@ -89,6 +78,50 @@ impl Mailer {
     }
 }
 
+/// The message as it goes out: `Message-ID` on the sender's own domain (not the
+/// machine's host name), and `Auto-Submitted: auto-generated` so vacation replies and
+/// other robots do not answer the no-reply address (RFC 3834).
+fn build(from: &Mailbox, to: &str, email: &Rendered) -> Result<Message, SendError> {
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("invalid recipient address: {e}")))?;
+    let id = format!(
+        "<{}@{}>",
+        uuid::Uuid::new_v4().simple(),
+        from.email.domain()
+    );
+    Message::builder()
+        .message_id(Some(id))
+        .header(AutoSubmitted)
+        .from(from.clone())
+        .to(to)
+        .subject(email.subject.clone())
+        .multipart(MultiPart::alternative_plain_html(
+            email.text.clone(),
+            email.html.clone(),
+        ))
+        .map_err(|e| SendError::Permanent(format!("message cannot be built: {e}")))
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834): every email here is sent by the
+/// service, not by a person.
+#[derive(Debug, Clone, Copy)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".to_owned())
+    }
+}
+
 fn classify(e: lettre::transport::smtp::Error) -> SendError {
     let code = e.status().map(|c| format!(" ({c})")).unwrap_or_default();
     let reason = format!("SMTP{code}: {e}");
@@ -96,5 +129,33 @@ fn classify(e: lettre::transport::smtp::Error) -> SendError {
         SendError::Permanent(reason)
     } else {
         SendError::Transient(reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::build;
+    use crate::templates::Rendered;
+
+    #[test]
+    fn an_email_names_itself_automatic_and_its_id_is_on_the_senders_domain() {
+        let from = "Client Portal <no-reply@clinic.example>".parse().unwrap();
+        let email = Rendered {
+            subject: "Set up your account".into(),
+            text: "Hello".into(),
+            html: "<p>Hello</p>".into(),
+        };
+        let message = build(&from, "jane@example.com", &email).unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(raw.contains("Auto-Submitted: auto-generated\r\n"), "{raw}");
+        let id = raw
+            .lines()
+            .find_map(|l| l.strip_prefix("Message-ID: "))
+            .expect("a Message-ID");
+        assert!(id.ends_with("@clinic.example>"), "{id}");
+        assert!(
+            raw.contains("From: \"Client Portal\" <no-reply@clinic.example>"),
+            "{raw}"
+        );
     }
 }

@@ -10,6 +10,7 @@ in_both_modes!(
     a_sign_in_checks_one_password_whoever_the_address_belongs_to,
     a_reset_request_left_by_a_stopped_process_is_still_sent,
     until_a_provider_set_password_is_changed_nothing_else_can_be_read,
+    a_failure_reading_the_signed_in_client_answers_with_a_code_and_an_error_id,
 );
 
 async fn a_password_reset_request_answers_alike_and_spares_the_providers_cap(
@@ -203,5 +204,46 @@ async fn until_a_provider_set_password_is_changed_nothing_else_can_be_read(
     assert_eq!(
         open["data"]["me"]["messages"][0]["body"], "Your results are in.",
         "{open}"
+    );
+}
+
+async fn a_failure_reading_the_signed_in_client_answers_with_a_code_and_an_error_id(
+    backend: Backend,
+    queue: Queue,
+) {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_mail_app(backend, queue, &[]).await;
+    let provider = app.signed_in_provider("Practice").await;
+    let (_, invite) = app
+        .invited(&provider.token, "Jane", "jane@example.com")
+        .await;
+    let done = app.complete_link(&invite, CLIENT_PASSWORD).await;
+    let token = done["data"]["completeAccountLink"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The session still resolves, but the client's row can no longer be read whole:
+    // a stand-in for any database failure behind `me`.
+    app.state
+        .db
+        .execute_unprepared("ALTER TABLE client RENAME COLUMN search_text TO search_text_moved")
+        .await
+        .unwrap();
+    let me = app
+        .graphql(
+            "{ me { ... on ClientAccount { firstName } } }",
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(error_code(&me), Some("INTERNAL"), "{me}");
+    let error_id = me["errors"][0]["extensions"]["errorId"].as_str();
+    assert!(
+        error_id.is_some(),
+        "an id to find the details in the log: {me}"
+    );
+    assert!(
+        !me.to_string().contains("search_text"),
+        "no detail leaked: {me}"
     );
 }

@@ -4,7 +4,9 @@ use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use entity::{client, provider, session};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -99,14 +101,23 @@ pub async fn resolve(
         }));
     }
     let client_id = s.client_id.unwrap_or_default();
-    let Some(c) = client::Entity::find_by_id(client_id).one(conn).await? else {
+    // Only what a session needs: the rest of the row is read where it is used.
+    let found: Option<(Uuid, Uuid, bool)> = client::Entity::find_by_id(client_id)
+        .select_only()
+        .column(client::Column::Id)
+        .column(client::Column::OrganizationId)
+        .column(client::Column::MustChangePassword)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    let Some((client_id, organization_id, must_change_password)) = found else {
         return Ok(Viewer::Expired);
     };
     Ok(Viewer::Client(ClientActor {
-        client_id: c.id,
-        organization_id: c.organization_id,
+        client_id,
+        organization_id,
         session_id: s.id,
-        must_change_password: c.must_change_password,
+        must_change_password,
     }))
 }
 

@@ -246,3 +246,95 @@ async fn a_backlog_larger_than_apalis_can_unpack_is_promoted_in_chunks() {
         .await
         .unwrap();
 }
+
+/// Each Redis call (a script call is one) the vacuum made on `set`, from the slow log.
+fn script_calls_on(entries: &[redis::Value], set: &str) -> usize {
+    use redis::Value as V;
+    entries
+        .iter()
+        .filter(|entry| {
+            let V::Array(fields) = entry else {
+                return false;
+            };
+            let Some(V::Array(args)) = fields.get(3) else {
+                return false;
+            };
+            let text = |v: &V| match v {
+                V::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                _ => String::new(),
+            };
+            let is_script = args.first().is_some_and(|a| text(a).starts_with("EVAL"));
+            is_script && args.iter().any(|a| text(a) == set)
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vacuum_walks_a_large_set_a_chunk_per_call_so_redis_never_blocks_on_it() {
+    let client = redis::Client::open(portal_tests::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let prefix = format!("test:{}", uuid::Uuid::new_v4().simple());
+    let (queue, _) = jobs::queue::redis(client.get_connection_manager().await.unwrap(), &prefix);
+    let jobs::queue::JobQueue::Redis { deliver, .. } = &queue else {
+        panic!("a Redis queue");
+    };
+    // 5,000 finished ids whose data is already gone.
+    let done = deliver.get_config().done_jobs_set();
+    let ids: Vec<String> = (0..5000).map(|i| format!("gone-{i}")).collect();
+    let _: i64 = redis::cmd("SADD")
+        .arg(&done)
+        .arg(&ids)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    // Every command goes to the slow log for the length of the vacuum.
+    let config = |name: &'static str| redis::cmd("CONFIG").arg("GET").arg(name).clone();
+    let (_, threshold): (String, String) = config("slowlog-log-slower-than")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let (_, length): (String, String) = config("slowlog-max-len")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let set =
+        |name: &str, value: &str| redis::cmd("CONFIG").arg("SET").arg(name).arg(value).clone();
+    let _: () = set("slowlog-max-len", "100000")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = set("slowlog-log-slower-than", "0")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let vacuumed = jobs::queue::vacuum(deliver, Duration::ZERO).await;
+    let _: () = set("slowlog-log-slower-than", &threshold)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let log: Vec<redis::Value> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(100_000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = set("slowlog-max-len", &length)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    vacuumed.unwrap();
+
+    let left: i64 = redis::cmd("SCARD")
+        .arg(&done)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "every id without data is forgotten");
+    let calls = script_calls_on(&log, &done);
+    assert!(
+        calls >= 5,
+        "5,000 ids in chunks of at most 1,000: {calls} call(s)"
+    );
+    portal_tests::delete_redis_keys(&prefix);
+}

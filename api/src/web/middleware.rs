@@ -13,7 +13,7 @@ pub async fn observe<E: Endpoint>(
     req: Request,
     https: bool,
 ) -> poem::Result<Response> {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = request_id(&req);
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
     let span = tracing::info_span!("request", %request_id, %method, %path);
@@ -40,6 +40,52 @@ pub async fn observe<E: Endpoint>(
     }
     .instrument(span)
     .await
+}
+
+/// The id this request's logs carry and its answer echoes: a sane `X-Request-Id`
+/// from the caller (a proxy, a frontend) as sent, else the trace id of a valid W3C
+/// `traceparent`, else a fresh one. Anything else is ignored, never logged.
+fn request_id(req: &Request) -> String {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(id) = header("x-request-id").filter(|id| sane_request_id(id)) {
+        return id.to_owned();
+    }
+    if let Some(trace) = header("traceparent").and_then(trace_id) {
+        return trace.to_owned();
+    }
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// 1 to 128 characters of letters, digits and `. _ : -`.
+fn sane_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), unless it
+/// is malformed or all zeros.
+fn trace_id(traceparent: &str) -> Option<&str> {
+    let parts: Vec<&str> = traceparent.trim().split('-').collect();
+    let hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    match parts[..] {
+        [version, trace, parent, flags]
+            if hex(version, 2)
+                && version != "ff"
+                && hex(trace, 32)
+                && hex(parent, 16)
+                && hex(flags, 2)
+                && trace.bytes().any(|b| b != b'0') =>
+        {
+            Some(trace)
+        }
+        _ => None,
+    }
 }
 
 /// Known routes by name, everything else as one label (bounded cardinality).
@@ -86,6 +132,37 @@ fn secure_headers(resp: &mut Response, request_id: &str, https: bool) {
     for (name, value) in defaults {
         if !headers.contains_key(name) {
             headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sane_request_id, trace_id};
+
+    #[test]
+    fn a_callers_request_id_is_kept_only_when_it_is_sane() {
+        for ok in ["abc-123", "0af7651916cd43dd8448eb211c80319c", "req:42.a_b"] {
+            assert!(sane_request_id(ok), "{ok}");
+        }
+        let long = "a".repeat(129);
+        for bad in ["", "<script>", "a b", "tab\there", "é", long.as_str()] {
+            assert!(!sane_request_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_valid_traceparent_gives_its_trace_id() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(trace_id(tp), Some("4bf92f3577b34da6a3ce929d0e0e4736"));
+        for bad in [
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "not a traceparent",
+        ] {
+            assert_eq!(trace_id(bad), None, "{bad}");
         }
     }
 }

@@ -26,6 +26,23 @@ impl TestApp {
         )
     }
 
+    /// Invites a client, who activates from the email with [`CLIENT_PASSWORD`]:
+    /// returns the client's id and their session token.
+    pub async fn signed_in_client(
+        &self,
+        token: &str,
+        first: &str,
+        email: &str,
+    ) -> (String, String) {
+        let (id, invite) = self.invited(token, first, email).await;
+        let done = self.complete_link(&invite, CLIENT_PASSWORD).await;
+        let session = done["data"]["completeAccountLink"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("the link completes: {done}"))
+            .to_owned();
+        (id, session)
+    }
+
     /// `resendWelcomeEmail`, whole response.
     pub async fn resend(&self, token: &str, client_id: &str) -> Value {
         self.graphql(

@@ -309,14 +309,9 @@ async fn the_same_form_assigned_twice_at_once_is_one_assignment(backend: Backend
 async fn a_client_signing_out_is_in_the_trail(backend: Backend, queue: Queue) {
     let app = spawn_mail_app(backend, queue, &[]).await;
     let provider = app.signed_in_provider("Practice").await;
-    let (client_id, invite) = app
-        .invited(&provider.token, "Jane", "jane@example.com")
+    let (client_id, session) = app
+        .signed_in_client(&provider.token, "Jane", "jane@example.com")
         .await;
-    let done = app.complete_link(&invite, CLIENT_PASSWORD).await;
-    let session = done["data"]["completeAccountLink"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let out = app
         .graphql("mutation { signOut }", json!({}), Some(&session))
         .await;

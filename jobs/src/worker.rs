@@ -27,7 +27,8 @@ pub struct Worker {
 struct JobContext {
     deliverer: Arc<Deliverer>,
     queue: JobQueue,
-    promote_log: FailureLog,
+    /// One log for every place that promotes due jobs, so an outage warns once.
+    promote_log: Arc<FailureLog>,
 }
 
 impl Handlers for JobContext {
@@ -63,7 +64,7 @@ impl Worker {
         let ctx = Arc::new(JobContext {
             deliverer: self.deliverer.clone(),
             queue: self.queue.clone(),
-            promote_log: FailureLog::new("promoting due jobs"),
+            promote_log: Arc::new(FailureLog::new("promoting due jobs")),
         });
         let vacuum = match &self.backend {
             WorkerBackend::Redis { deliver, .. } => Some(tokio::spawn(vacuum_redis(
@@ -72,7 +73,12 @@ impl Worker {
             ))),
             WorkerBackend::Memory { .. } => None,
         };
-        let consumers = tokio::spawn(queue::consume(self.backend, ctx.clone(), stop.clone()));
+        let consumers = tokio::spawn(queue::consume(
+            self.backend,
+            ctx.clone(),
+            stop.clone(),
+            ctx.promote_log.clone(),
+        ));
         let grace = self.sweep_grace;
         let sweeper = tokio::spawn(every(SWEEP_EVERY, stop.clone(), move || {
             let ctx = ctx.clone();

@@ -73,11 +73,13 @@ macro_rules! run_consumer {
     }};
 }
 
-/// Runs both consumers until `stop` turns true.
+/// Runs both consumers until `stop` turns true; promotion failures before each
+/// (re)start are reported to `promote_log`, which the sweeper shares.
 pub async fn consume<H: Handlers>(
     backend: WorkerBackend,
     handlers: Arc<H>,
     stop: watch::Receiver<bool>,
+    promote_log: Arc<FailureLog>,
 ) {
     match backend {
         WorkerBackend::Memory { deliver: d, intake } => {
@@ -93,7 +95,6 @@ pub async fn consume<H: Handlers>(
             }
         }
         WorkerBackend::Redis { deliver: d, intake } => {
-            let promote_log = Arc::new(FailureLog::new("promoting due jobs"));
             let emails = restart_on_error(stop.clone(), |name, stop| {
                 let (storage, h, log) = ((*d).clone(), handlers.clone(), promote_log.clone());
                 async move {

@@ -2,6 +2,7 @@
 //! the local PostgreSQL and Redis, measures the resend path and the email pipeline
 //! against their floors, prints a table and writes `bench/results/<timestamp>.json`.
 //! Figures are printed, never asserted.
+mod external;
 mod isolation;
 mod load;
 mod pipeline;
@@ -43,6 +44,7 @@ async fn main() -> Result<()> {
         "unknown benchmark {:?}; try `all` or `sign-in`",
         args.what
     );
+    external::require_tools()?;
     let stack = stack::Stack::start().await?;
     let result = if args.what == "sign-in" {
         sign_in_only(&stack).await
@@ -93,18 +95,41 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
     let serve = stack.serve()?;
     let url = serve.url.clone().unwrap_or_default();
 
-    println!("\n1-2. resendWelcomeEmail over HTTP vs its floor (SQL transaction + EVALSHA)");
+    println!(
+        "\n1-2. resendWelcomeEmail over HTTP (wrk) vs its floor (pgbench, bench/floor/resend.sql)"
+    );
     println!(
         "{:>5} {:>10} {:>9} {:>9} {:>7} | {:>10} {:>9} | {:>8} {:>8}",
         "conns", "api req/s", "p50 ms", "p99 ms", "errors", "floor r/s", "floor p99", "tput", "p99"
     );
+    let targets = resend::targets_file(&practices)?;
     let mut resend_rows = Vec::new();
+    let mut costs = None;
     for conns in [16, 64] {
-        let api = resend::api(&url, &practices, conns, duration).await;
-        let floor = resend::floor(&stack.database_url, &practices, conns, duration).await?;
+        // PostgreSQL's counters around the first level: the API's costs, then the floor's.
+        let first = costs.is_none();
+        let before = if first {
+            Some(resend::Counters::read(&stack.db).await?)
+        } else {
+            None
+        };
+        let api = resend::api(&url, targets.path(), conns, duration)?;
+        let between = if first {
+            Some(resend::Counters::read(&stack.db).await?)
+        } else {
+            None
+        };
+        let floor = resend::floor(&stack.database_url, args.clients, conns, duration)?;
+        if let (Some(before), Some(between)) = (before, between) {
+            let after = resend::Counters::read(&stack.db).await?;
+            costs = Some((
+                before.per_request(&between, api.requests + api.errors),
+                between.per_request(&after, floor.requests + floor.errors),
+            ));
+        }
         let (t, p) = (
             ratio(api.per_second(), floor.per_second()),
-            ratio(floor.p99_ms, api.p99_ms),
+            ratio(api.p99_ms, floor.p99_ms),
         );
         println!(
             "{conns:>5} {:>10.0} {:>9.2} {:>9.2} {:>7} | {:>10.0} {:>9.2} | {t:>8.2} {p:>8.2}",
@@ -115,8 +140,18 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
             floor.per_second(),
             floor.p99_ms
         );
-        resend_rows.push(json!({ "connections": conns, "api": api.json(), "floor": floor.json(), "throughput_ratio": t, "p99_ratio_floor_over_api": p }));
+        resend_rows.push(json!({ "connections": conns, "api": api.json(), "floor": floor.json(), "throughput_ratio": t, "p99_ratio_api_over_floor": p }));
     }
+    let (costs, floor_costs) = costs.expect("measured at the first level");
+    println!(
+        "   one resend in PostgreSQL: {:.2} transactions, {:.2} table scans, {:.2} rows written (floor: {:.2}, {:.2}, {:.2})",
+        costs.transactions,
+        costs.table_scans,
+        costs.rows_written,
+        floor_costs.transactions,
+        floor_costs.table_scans,
+        floor_costs.rows_written
+    );
     let serve_rss_resend = serve.peak_rss_mib();
 
     println!(
@@ -171,6 +206,7 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
         "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
         "clients": args.clients, "seconds_per_level": args.seconds,
         "resend": resend_rows,
+        "resend_costs_per_request": { "api": costs.json(), "floor": floor_costs.json() },
         "pipeline": { "emails": args.emails, "raw_per_second": raw, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "two_workers_ratio": two / raw },
         "one_email_latency": latency.json(),
         "isolation": { "idle": idle.json(), "under_sign_in_load": busy.json(), "sign_ins": sign_ins.json(), "p99_ratio": busy.p99_ms / idle.p99_ms },

@@ -1,108 +1,100 @@
-//! The resend path over HTTP, and its floor: the same SQL statements in one
-//! transaction plus the same Redis EVALSHA, issued directly with the same pool size
-//! and concurrency.
-use crate::load::{self, Stats};
+//! The resend path over HTTP (load from `wrk`) and its floor (`pgbench` running the
+//! same transaction with one connection per concurrent client), plus what one
+//! resend costs PostgreSQL, from its statistics views.
+use crate::external;
+use crate::load::Stats;
 use crate::seed::Practice;
-use access::audit::Actor;
-use access::outbox::Outgoing;
 use anyhow::Result;
-use portal_api::service::resend::queue_link_email;
-use portal_api::service::resend_cap::{OutboxHistory, ResendLimiter, Window};
-use portal_api::service::resend_cap_redis::RedisLimiter;
-use sea_orm::{ConnectOptions, Database, EntityTrait, TransactionTrait};
-use serde_json::json;
-use std::sync::Arc;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde_json::{Value, json};
+use std::io::Write;
 use std::time::Duration;
 
-const RESEND: &str =
-    "mutation($id: ID!) { resendWelcomeEmail(clientId: $id) { resendsRemaining } }";
-
-/// Pairs of (provider token, client id) to spread the load over every practice.
-fn targets(practices: &[Practice]) -> Arc<Vec<(String, uuid::Uuid)>> {
+/// "token client-id" lines for wrk, interleaving practices so that consecutive
+/// requests go to different practices and clients.
+pub fn targets_file(practices: &[Practice]) -> Result<tempfile::NamedTempFile> {
     let longest = practices.iter().map(|p| p.clients.len()).max().unwrap_or(0);
-    let mut out = Vec::new();
+    let mut file = tempfile::NamedTempFile::new()?;
     for i in 0..longest {
         for p in practices {
             if let Some(c) = p.clients.get(i) {
-                out.push((p.token.clone(), *c));
+                writeln!(file, "{} {c}", p.token)?;
             }
         }
     }
-    Arc::new(out)
+    file.flush()?;
+    Ok(file)
 }
 
-/// `resendWelcomeEmail` over HTTP at `concurrency` for `duration`.
-pub async fn api(
+/// `resendWelcomeEmail` over HTTP from `connections` wrk connections.
+pub fn api(
     url: &str,
-    practices: &[Practice],
-    concurrency: usize,
-    duration: Duration,
-) -> Stats {
-    let targets = targets(practices);
-    let http = reqwest::Client::new();
-    let url = url.to_owned();
-    let stride = targets.len() / concurrency.max(1);
-    load::closed_loop(concurrency, duration, move |task, i| {
-        let (http, url, targets) = (http.clone(), url.clone(), targets.clone());
-        async move {
-            let (token, client) = &targets[(task * stride + i as usize) % targets.len()];
-            let body = json!({ "query": RESEND, "variables": { "id": client } });
-            load::graphql(&http, &url, Some(token), &body).await
-        }
-    })
-    .await
-}
-
-/// The floor: what one resend must do in PostgreSQL and Redis, without HTTP,
-/// GraphQL, sessions or the queue push.
-pub async fn floor(
-    database_url: &str,
-    practices: &[Practice],
-    concurrency: usize,
+    targets: &std::path::Path,
+    connections: usize,
     duration: Duration,
 ) -> Result<Stats> {
-    let mut options = ConnectOptions::new(database_url.to_owned());
-    options.max_connections(10).sqlx_logging(false);
-    let db = Database::connect(options).await?;
-    let client = redis::Client::open(portal_tests::redis_url())?;
-    let conn = client.get_connection_manager().await?;
-    let window = Window {
-        limit: 1_000_000,
-        length: Duration::from_secs(86_400),
-    };
-    let prefix = format!("bench-floor:{}", uuid::Uuid::new_v4().simple());
-    let history = Arc::new(OutboxHistory {
-        db: db.clone(),
-        cap: entity::email_delivery::Cap::Provider,
-    });
-    let limiter = Arc::new(RedisLimiter::new(conn, window, &prefix, "resend", history));
-    let targets = targets(practices);
-    let stride = targets.len() / concurrency.max(1);
-    let stats = load::closed_loop(concurrency, duration, move |task, i| {
-        let (db, limiter, targets) = (db.clone(), limiter.clone(), targets.clone());
-        async move {
-            let (_, client_id) = targets[(task * stride + i as usize) % targets.len()];
-            one_resend(&db, &*limiter, client_id).await.is_ok()
-        }
-    })
-    .await;
-    Ok(stats)
+    external::wrk_resend(url, targets, connections, duration)
 }
 
-async fn one_resend(
-    db: &sea_orm::DatabaseConnection,
-    limiter: &dyn ResendLimiter,
-    client_id: uuid::Uuid,
-) -> Result<()> {
-    let now = chrono::Utc::now();
-    limiter.acquire(client_id, now).await?;
-    let client = entity::client::Entity::find_by_id(client_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no client"))?;
-    let txn = db.begin().await?;
-    let email = Outgoing::link_for(&client, client.email.as_deref().unwrap_or_default());
-    queue_link_email(&txn, &client, email, Actor::System, None, now).await?;
-    txn.commit().await?;
-    Ok(())
+/// The floor: bench/floor/resend.sql in pgbench, one connection per client.
+pub fn floor(
+    database_url: &str,
+    clients: usize,
+    connections: usize,
+    duration: Duration,
+) -> Result<Stats> {
+    external::pgbench_resend(database_url, clients, connections, duration)
+}
+
+/// PostgreSQL's own counters for the bench database.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    transactions: i64,
+    table_scans: i64,
+    rows_written: i64,
+}
+
+/// Per-request costs between two readings of [`Counters`].
+pub struct Costs {
+    pub transactions: f64,
+    pub table_scans: f64,
+    pub rows_written: f64,
+}
+
+impl Costs {
+    pub fn json(&self) -> Value {
+        json!({ "transactions": self.transactions, "table_scans": self.table_scans, "rows_written": self.rows_written })
+    }
+}
+
+impl Counters {
+    /// Reads them once the backends have reported: PostgreSQL 15 flushes an idle
+    /// backend's statistics within 10 s, so call this after the load has stopped.
+    pub async fn read(db: &DatabaseConnection) -> Result<Self> {
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        let sql = "SELECT \
+            (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database())::bigint AS transactions, \
+            (SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables)::bigint AS table_scans, \
+            (SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables)::bigint AS rows_written";
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no statistics row"))?;
+        Ok(Self {
+            transactions: row.try_get("", "transactions")?,
+            table_scans: row.try_get("", "table_scans")?,
+            rows_written: row.try_get("", "rows_written")?,
+        })
+    }
+
+    /// What each of `requests` cost between `self` and `later` (the reading itself
+    /// adds one transaction, taken off).
+    pub fn per_request(&self, later: &Self, requests: usize) -> Costs {
+        let n = requests.max(1) as f64;
+        Costs {
+            transactions: (later.transactions - self.transactions - 1) as f64 / n,
+            table_scans: (later.table_scans - self.table_scans) as f64 / n,
+            rows_written: (later.rows_written - self.rows_written) as f64 / n,
+        }
+    }
 }

@@ -17,6 +17,12 @@ pub struct Practice {
     pub clients: Vec<Uuid>,
 }
 
+/// Seeded client `n`'s id, 00000000-0000-7000-8000-<n in 12 hex digits>, so that
+/// the pgbench floor (bench/floor/resend.sql) can name clients without a lookup.
+pub fn client_id(n: usize) -> Uuid {
+    Uuid::from_u128((0x7000 << 64) | (0x8000 << 48) | n as u128)
+}
+
 /// Seeds `orgs` practices with `clients` clients spread across them.
 pub async fn seed(db: &DatabaseConnection, orgs: usize, clients: usize) -> Result<Vec<Practice>> {
     let hash = portal_api::service::passwords::Passwords::new()
@@ -60,7 +66,7 @@ pub async fn seed(db: &DatabaseConnection, orgs: usize, clients: usize) -> Resul
         .await?;
         let mut ids = Vec::new();
         for c in (o..clients).step_by(orgs) {
-            let id = Uuid::now_v7();
+            let id = client_id(c);
             ids.push(id);
             let email = format!("c{c}@bench.example");
             client_rows.push(client::ActiveModel {

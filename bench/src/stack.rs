@@ -1,7 +1,7 @@
 //! What a benchmark runs against: a fresh PostgreSQL database, a Redis key prefix,
-//! an SMTP sink, and `portal` processes (release build) started as children.
+//! postfix's smtp-sink, and `portal` processes (release build) started as children.
+use crate::external::SmtpSink;
 use anyhow::{Context, Result};
-use portal_tests::SmtpSink;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -86,7 +86,7 @@ impl Stack {
             admin_url,
             name,
             prefix: format!("bench:{}", uuid::Uuid::new_v4().simple()),
-            sink: SmtpSink::start(),
+            sink: SmtpSink::start()?,
             portal,
         })
     }

@@ -6,9 +6,10 @@ mod assets;
 pub use assets::{ROUTE as ASSET_ROUTE, asset};
 
 use assets::Kind;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use poem::web::Html;
 use poem::{IntoResponse, Response, handler};
-use std::sync::LazyLock;
+use rand::RngCore;
 
 const WELCOME: &str = r#"# Welcome to portal-access.
 #
@@ -27,18 +28,32 @@ query Me {
 
 const DEFAULT_HEADERS: &str = r#"{"Authorization": "Bearer <paste the token from signIn>"}"#;
 
-/// Only the service's own origin: scripts and styles are the embedded files, the
-/// page's settings are a JSON block (not a script), GraphiQL's fonts and icons are
-/// `data:` URLs in its stylesheet, and queries go to `/graphql`.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-                   img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
-                   base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// The page's policy: only the service's own origin. Scripts and styles are the
+/// embedded files; the settings are a JSON block, not a script; GraphiQL's fonts and
+/// icons are `data:` URLs in its stylesheet; queries go to `/graphql`. The one
+/// inline thing GraphiQL makes, the `<style>` its dialogs add, carries the
+/// per-page `nonce`, so `style-src` needs no `'unsafe-inline'`.
+fn csp(nonce: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; \
+         img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+}
 
-static PAGE: LazyLock<String> = LazyLock::new(|| {
+/// A fresh nonce for each page: 128 random bits.
+fn nonce() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn render(nonce: &str) -> String {
     let settings = serde_json::json!({
         "endpoint": "/graphql",
         "defaultQuery": WELCOME,
         "defaultHeaders": DEFAULT_HEADERS,
+        "styleNonce": nonce,
     });
     // `<` escaped, so no text in the settings can close the block.
     let settings = settings.to_string().replace('<', "\\u003c");
@@ -65,12 +80,34 @@ static PAGE: LazyLock<String> = LazyLock::new(|| {
 </html>
 "#
     )
-});
+}
 
-/// `GET /graphiql`: the playground page.
+/// `GET /graphiql`: the playground page (never cached: its nonce is its own).
 #[handler]
 pub fn page() -> Response {
-    Html(PAGE.as_str())
-        .with_header("content-security-policy", CSP)
+    let nonce = nonce();
+    Html(render(&nonce))
+        .with_header("content-security-policy", csp(&nonce))
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn the_settings_block_cannot_be_closed_by_its_text() {
+        let page = render("n0nce");
+        let block = page.split("id=\"graphiql-settings\">").nth(1).unwrap();
+        let json = block.split("</script>").next().unwrap();
+        assert!(!json.contains('<'), "{json}");
+        let settings: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(settings["styleNonce"], "n0nce");
+        assert!(
+            settings["defaultHeaders"]
+                .as_str()
+                .unwrap()
+                .contains("<paste")
+        );
+    }
 }

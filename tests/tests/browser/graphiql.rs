@@ -29,7 +29,10 @@ async fn type_into(browser: &Client, editor: &Element, text: &str) {
     let select_all = format!("{}a{}", char::from(Key::Control), char::from(Key::Control));
     let textarea = editor.find(Locator::Css("textarea")).await.unwrap();
     textarea.send_keys(&select_all).await.unwrap();
-    textarea.send_keys(&char::from(Key::Delete).to_string()).await.unwrap();
+    textarea
+        .send_keys(&char::from(Key::Delete).to_string())
+        .await
+        .unwrap();
     textarea.send_keys(text).await.unwrap();
     let typed = browser
         .execute(
@@ -106,11 +109,14 @@ async fn graphiql_works_offline_lists_the_schema_and_runs_a_query_with_a_bearer_
         .await
         .unwrap();
 
-    find(&browser, "//button[@aria-label='Show Documentation Explorer']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    find(
+        &browser,
+        "//button[@aria-label='Show Documentation Explorer']",
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
     find(
         &browser,
         "//span[@class='graphiql-doc-explorer-root-type' and text()='mutation']/following-sibling::a",
@@ -146,21 +152,48 @@ async fn graphiql_works_offline_lists_the_schema_and_runs_a_query_with_a_bearer_
     // Named like the welcome query: GraphiQL takes the operation name from the
     // editor 100 ms after the last keystroke, and a click before that sends the
     // old name (upstream's debounce in @graphiql/react).
-    type_into(&browser, &query, "query Me { me { ... on Provider { email } } }").await;
-    find(&browser, "//button[contains(@class, 'graphiql-execute-button')]")
+    type_into(
+        &browser,
+        &query,
+        "query Me { me { ... on Provider { email } } }",
+    )
+    .await;
+    find(
+        &browser,
+        "//button[contains(@class, 'graphiql-execute-button')]",
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    let answer = result(&browser).await;
+    assert_eq!(
+        answer["data"]["me"]["email"],
+        provider.email.as_str(),
+        "{answer}"
+    );
+
+    // A dialog: GraphiQL adds a <style> element, allowed by the page's nonce.
+    find(&browser, "//button[@aria-label='Open settings dialog']")
         .await
         .click()
         .await
         .unwrap();
-    let answer = result(&browser).await;
-    assert_eq!(answer["data"]["me"]["email"], provider.email.as_str(), "{answer}");
-
+    find(&browser, "//*[@role='dialog']").await;
+    let nonced = browser
+        .execute(
+            "return document.querySelectorAll('style[nonce]').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(nonced, 1, "the dialog's style element carries the nonce");
+    assert_eq!(csp_violations(&browser).await, serde_json::json!([]));
     let foreign: Vec<String> = fetched_urls(&browser)
         .await
         .into_iter()
         .filter(|url| !url.starts_with(&format!("{}/", app.address)))
         .collect();
-    assert!(foreign.is_empty(), "requests left for other hosts: {foreign:?}");
-    assert_eq!(csp_violations(&browser).await, serde_json::json!([]));
+    assert!(foreign.is_empty(), "loaded from elsewhere: {foreign:?}");
     browser.close().await.unwrap();
 }

@@ -6,6 +6,9 @@
   var settings = JSON.parse(
     document.getElementById("graphiql-settings").textContent
   );
+  // GraphiQL's dialogs add a <style> element (react-remove-scroll), stamped with
+  // this global's value: the page's nonce lets it past `style-src`.
+  window.__webpack_nonce__ = settings.styleNonce;
   var url = new URL(settings.endpoint, window.location.origin).toString();
   ReactDOM.createRoot(document.getElementById("graphiql")).render(
     React.createElement(GraphiQL, {

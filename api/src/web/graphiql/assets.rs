@@ -30,32 +30,38 @@ impl Kind {
     }
 }
 
-use Kind::{Script as JS, Style as CSS};
-
 /// Every file the page loads, by the name it is served under, in load order.
 const FILES: [(&str, Kind, &[u8]); 6] = [
     (
         "react.production.min.js",
-        JS,
+        Kind::Script,
         include_bytes!("../../../assets/graphiql/react.production.min.js"),
     ),
     (
         "react-dom.production.min.js",
-        JS,
+        Kind::Script,
         include_bytes!("../../../assets/graphiql/react-dom.production.min.js"),
     ),
     (
         "graphiql.min.js",
-        JS,
+        Kind::Script,
         include_bytes!("../../../assets/graphiql/graphiql.min.js"),
     ),
     (
         "graphiql.min.css",
-        CSS,
+        Kind::Style,
         include_bytes!("../../../assets/graphiql/graphiql.min.css"),
     ),
-    ("portal-graphiql.js", JS, include_bytes!("boot.js")),
-    ("portal-graphiql.css", CSS, include_bytes!("boot.css")),
+    (
+        "portal-graphiql.js",
+        Kind::Script,
+        include_bytes!("boot.js"),
+    ),
+    (
+        "portal-graphiql.css",
+        Kind::Style,
+        include_bytes!("boot.css"),
+    ),
 ];
 
 struct Asset {

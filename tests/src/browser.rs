@@ -59,17 +59,47 @@ pub async fn start_driver() -> (Driver, String) {
 
 /// A headless browser session with its own profile in `profile`.
 pub async fn headless(driver_url: &str, profile: &std::path::Path) -> Client {
+    session(driver_url, profile, &[]).await
+}
+
+/// Like [`headless`], but only loopback is reachable: every other host resolves to
+/// nothing and goes to a proxy that hangs up, so a page that needs the internet
+/// (a CDN) fails to load.
+pub async fn headless_offline(driver_url: &str, profile: &std::path::Path) -> Client {
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port for the proxy");
+    let address = proxy.local_addr().expect("the proxy's address");
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = proxy.accept().await {
+            drop(socket);
+        }
+    });
+    // Chromium sends loopback addresses direct, never to the proxy.
+    let args = [
+        format!("--proxy-server=http://{address}"),
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1".to_owned(),
+    ];
+    session(driver_url, profile, &args).await
+}
+
+async fn session(driver_url: &str, profile: &std::path::Path, extra: &[String]) -> Client {
+    let mut args = vec![
+        "--headless=new".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--no-first-run".to_owned(),
+        "--window-size=900,820".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    args.extend_from_slice(extra);
     let caps = json!({
         "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=900,820",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }
+        "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
     });
     let caps = caps.as_object().cloned().unwrap_or_default();
     // chromedriver speaks plain HTTP on loopback: no TLS connector needed.

@@ -1,12 +1,16 @@
 //! The account setup page in a real browser (Debian's Chromium, driven through
 //! chromedriver over WebDriver): the link from a received email is opened, a weak
-//! password refused, a good one accepted, and the client then signs in.
+//! password refused, a good one accepted, and the client then signs in. GraphiQL,
+//! offline, in tests/tests/browser/graphiql.rs.
 use fantoccini::Locator;
 use portal_tests::browser::{headless, start_driver};
 use portal_tests::mail::CLIENT_PASSWORD;
 use portal_tests::{Backend, Queue, spawn_mail_app};
 use serde_json::json;
 use std::time::Duration;
+
+#[path = "browser/graphiql.rs"]
+mod graphiql;
 
 /// Waits up to 15 s for the element with `id`; on failure shows the page it got.
 async fn find(browser: &fantoccini::Client, id: &str) -> fantoccini::elements::Element {

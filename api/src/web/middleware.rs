@@ -98,6 +98,7 @@ fn metric_route(path: &str) -> &'static str {
         "/metrics" => "/metrics",
         "/account/setup" => "/account/setup",
         "/account/forgot" => "/account/forgot",
+        p if p.starts_with("/graphiql/assets/") => "/graphiql/assets",
         _ => "other",
     }
 }

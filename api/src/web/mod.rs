@@ -42,7 +42,9 @@ pub fn routes(web: WebState, connections: Arc<Connections>) -> impl IntoEndpoint
         .at("/metrics", get(health::metrics_text))
         .nest("/account", account::routes());
     if web.app.settings.graphiql {
-        route = route.at("/graphiql", get(graphiql::page));
+        route = route
+            .at("/graphiql", get(graphiql::page))
+            .at(graphiql::ASSET_ROUTE, get(graphiql::asset));
     }
     let https = web.app.settings.public_url.starts_with("https://");
     let body_timeout = web.app.settings.http.body_timeout;

@@ -62,7 +62,10 @@ fn service_env(app: &TestApp) -> Vec<(&'static str, String)> {
     let settings = &app.state.settings;
     let redis = settings.redis_url.as_ref().expect("Redis queue");
     vec![
-        ("DATABASE_URL", settings.database_url.expose_secret().to_owned()),
+        (
+            "DATABASE_URL",
+            settings.database_url.expose_secret().to_owned(),
+        ),
         ("DATABASE_MAX_CONNECTIONS", "3".into()),
         ("RUN_MIGRATIONS", "false".into()),
         ("REDIS_URL", redis.expose_secret().to_owned()),
@@ -90,10 +93,8 @@ async fn behind_nginx_each_client_is_limited_and_audited_by_its_own_address() {
     let proxy = nginx::start(&[a.port, b.port]).await;
     let (two, three) = (from("127.0.0.2"), from("127.0.0.3"));
 
-    let wrong_from_two = wrong_until_refused(async |_| {
-        sign_in(&two, &proxy.url(), (owner, WRONG), &[]).await
-    })
-    .await;
+    let wrong_from_two =
+        wrong_until_refused(async |_| sign_in(&two, &proxy.url(), (owner, WRONG), &[]).await).await;
     // 127.0.0.3 even names 127.0.0.2 in the header: nginx appends the address it saw,
     // and only that rightmost entry is believed.
     let forged = [("x-forwarded-for", "127.0.0.2".to_owned())];
@@ -121,7 +122,10 @@ async fn behind_nginx_each_client_is_limited_and_audited_by_its_own_address() {
     ]);
     assert_eq!(failed_sign_ins_by_ip(&app, &failed).await, failed);
     let signed_in = audited(&app, AuditAction::ProviderSignedIn).await;
-    let ours: Vec<_> = signed_in.iter().filter(|e| e.organization_id == organization).collect();
+    let ours: Vec<_> = signed_in
+        .iter()
+        .filter(|e| e.organization_id == organization)
+        .collect();
     assert!(
         ours.iter().any(|e| e.ip.as_deref() == Some("127.0.0.3")),
         "{signed_in:?}"

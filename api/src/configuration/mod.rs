@@ -10,10 +10,10 @@ mod values;
 
 pub use cors::CorsOrigins;
 pub use email::EmailSettings;
-pub use trusted_proxies::TrustedProxies;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::time::Duration;
+pub use trusted_proxies::TrustedProxies;
 pub use values::MAX_DURATION_SECS;
 use values::Vars;
 

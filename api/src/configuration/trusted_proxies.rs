@@ -73,10 +73,22 @@ mod tests {
     #[test]
     fn networks_and_single_addresses_of_both_families_are_trusted() {
         let trusted = parse(Some("10.0.0.0/8, 127.0.0.1,fd00::/8 , ::1")).unwrap();
-        for yes in ["10.1.2.3", "127.0.0.1", "fd00::17", "::1", "::ffff:10.9.9.9"] {
+        for yes in [
+            "10.1.2.3",
+            "127.0.0.1",
+            "fd00::17",
+            "::1",
+            "::ffff:10.9.9.9",
+        ] {
             assert!(trusted.contains(ip(yes)), "{yes}");
         }
-        for no in ["11.0.0.1", "127.0.0.2", "fe80::1", "::2", "::ffff:127.0.0.2"] {
+        for no in [
+            "11.0.0.1",
+            "127.0.0.2",
+            "fe80::1",
+            "::2",
+            "::ffff:127.0.0.2",
+        ] {
             assert!(!trusted.contains(ip(no)), "{no}");
         }
     }

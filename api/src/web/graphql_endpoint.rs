@@ -3,12 +3,12 @@
 //! Clients that accept `application/graphql-response+json` get it, with the status
 //! codes of the GraphQL-over-HTTP spec; everyone else gets `application/json`.
 use super::WebState;
+use super::client_address::ClientAddress;
 use crate::graphql::RequestContext;
 use crate::graphql::error::ensure_codes;
 use crate::service::sessions::{self, Viewer};
 use async_graphql::{BatchRequest, BatchResponse};
 use poem::http::{HeaderMap, StatusCode, header};
-use super::client_address::ClientAddress;
 use poem::web::{Data, Json};
 use poem::{Body, IntoResponse, Response, handler};
 use serde_json::json;

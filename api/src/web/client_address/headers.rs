@@ -82,7 +82,10 @@ fn node(text: &str) -> Option<IpAddr> {
         if !after.is_empty() && !port(after.strip_prefix(':')?) {
             return None;
         }
-        return v6.parse::<Ipv6Addr>().ok().map(|a| IpAddr::V6(a).to_canonical());
+        return v6
+            .parse::<Ipv6Addr>()
+            .ok()
+            .map(|a| IpAddr::V6(a).to_canonical());
     }
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Some(ip.to_canonical());

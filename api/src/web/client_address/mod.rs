@@ -68,11 +68,17 @@ pub async fn attach<E: Endpoint>(
 }
 
 fn peer_ip(req: &Request) -> Option<IpAddr> {
-    req.remote_addr().as_socket_addr().map(|a| a.ip().to_canonical())
+    req.remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip().to_canonical())
 }
 
 /// The one rule: whom a request from `peer` carrying `headers` comes from.
-pub fn decide(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &TrustedProxies) -> Option<IpAddr> {
+pub fn decide(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &TrustedProxies,
+) -> Option<IpAddr> {
     let peer = peer?.to_canonical();
     if !trusted.contains(peer) {
         return Some(peer);

@@ -15,7 +15,9 @@ fn client(trust: &str, peer: &str, headers: &[(&'static str, &str)]) -> String {
         map.append(*name, HeaderValue::from_str(value).unwrap());
     }
     let peer: IpAddr = peer.parse().unwrap();
-    decide(Some(peer), &map, &trusted(trust)).unwrap().to_string()
+    decide(Some(peer), &map, &trusted(trust))
+        .unwrap()
+        .to_string()
 }
 
 const XFF: &str = "x-forwarded-for";
@@ -23,7 +25,10 @@ const FWD: &str = "forwarded";
 
 #[test]
 fn without_trusted_proxies_the_headers_are_ignored() {
-    assert_eq!(client("", "198.51.100.7", &[(XFF, "203.0.113.9")]), "198.51.100.7");
+    assert_eq!(
+        client("", "198.51.100.7", &[(XFF, "203.0.113.9")]),
+        "198.51.100.7"
+    );
     let forwarded = [(FWD, "for=203.0.113.9")];
     assert_eq!(client("", "198.51.100.7", &forwarded), "198.51.100.7");
 }
@@ -36,7 +41,10 @@ fn an_untrusted_peer_cannot_choose_its_address() {
 
 #[test]
 fn behind_a_trusted_proxy_the_address_it_appended_is_the_client() {
-    assert_eq!(client("10.0.0.1", "10.0.0.1", &[(XFF, "203.0.113.9")]), "203.0.113.9");
+    assert_eq!(
+        client("10.0.0.1", "10.0.0.1", &[(XFF, "203.0.113.9")]),
+        "203.0.113.9"
+    );
     assert_eq!(client("10.0.0.1", "10.0.0.1", &[]), "10.0.0.1");
 }
 
@@ -44,7 +52,10 @@ fn behind_a_trusted_proxy_the_address_it_appended_is_the_client() {
 fn what_the_client_wrote_left_of_its_proxy_is_never_believed() {
     // nginx appends the peer it saw to whatever the client sent.
     let spoofed = [(XFF, "127.0.0.1, 6.6.6.6, 203.0.113.9")];
-    assert_eq!(client("10.0.0.1, 127.0.0.1", "10.0.0.1", &spoofed), "203.0.113.9");
+    assert_eq!(
+        client("10.0.0.1, 127.0.0.1", "10.0.0.1", &spoofed),
+        "203.0.113.9"
+    );
     let garbage_left = [(XFF, "not an address, 203.0.113.9")];
     assert_eq!(client("10.0.0.1", "10.0.0.1", &garbage_left), "203.0.113.9");
 }
@@ -73,7 +84,11 @@ fn addresses_with_ports_and_ipv6_are_understood() {
         ("::ffff:203.0.113.9", "203.0.113.9"),
     ];
     for (sent, seen) in cases {
-        assert_eq!(client("10.0.0.1", "10.0.0.1", &[(XFF, sent)]), seen, "{sent}");
+        assert_eq!(
+            client("10.0.0.1", "10.0.0.1", &[(XFF, sent)]),
+            seen,
+            "{sent}"
+        );
     }
     // A proxy reached over IPv4 on a dual-stack socket is still that IPv4 proxy.
     let mapped = client("127.0.0.1", "::ffff:127.0.0.1", &[(XFF, "203.0.113.9")]);
@@ -84,10 +99,16 @@ fn addresses_with_ports_and_ipv6_are_understood() {
 fn rfc_7239_forwarded_is_read_when_there_is_no_x_forwarded_for() {
     let cases = [
         ("for=203.0.113.9", "203.0.113.9"),
-        ("For=\"203.0.113.9:8080\";proto=https;by=10.0.0.1", "203.0.113.9"),
+        (
+            "For=\"203.0.113.9:8080\";proto=https;by=10.0.0.1",
+            "203.0.113.9",
+        ),
         ("for=\"[2001:db8:cafe::17]:4711\"", "2001:db8:cafe::17"),
         ("for=\"[2001:db8:cafe::17]:_port\"", "2001:db8:cafe::17"),
-        ("for=6.6.6.6, for=203.0.113.9;proto=http, for=10.0.0.2", "203.0.113.9"),
+        (
+            "for=6.6.6.6, for=203.0.113.9;proto=http, for=10.0.0.2",
+            "203.0.113.9",
+        ),
         ("proto=https;for=203.0.113.9;host=\"a,b;c\"", "203.0.113.9"),
     ];
     for (sent, seen) in cases {
@@ -122,7 +143,11 @@ fn unknown_obfuscated_or_malformed_entries_leave_the_peer() {
         (XFF, "203.0.113.9/24"),
     ];
     for (name, sent) in cases {
-        assert_eq!(client(peer, peer, &[(name, sent)]), peer, "{name}: {sent:?}");
+        assert_eq!(
+            client(peer, peer, &[(name, sent)]),
+            peer,
+            "{name}: {sent:?}"
+        );
     }
 }
 

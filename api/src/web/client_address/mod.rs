@@ -45,6 +45,7 @@ impl ClientAddress {
         self.0.map(|ip| ip.to_string())
     }
 
+    /// The address itself, for the log span.
     pub fn ip(&self) -> Option<IpAddr> {
         self.0
     }

@@ -48,7 +48,7 @@ fn bad_configuration_is_one_line_naming_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let taken_addr = taken.local_addr().unwrap().to_string();
-    let cases: [(&str, &str, &str); 9] = [
+    let cases: [(&str, &str, &str); 10] = [
         (
             "DATABASE_URL",
             "mysql://root:hunter2@db/portal",
@@ -70,6 +70,11 @@ fn bad_configuration_is_one_line_naming_the_variable() {
         ("PUBLIC_URL", "https://portal example", "PUBLIC_URL"),
         ("RESEND_WINDOW_SECS", "10000000000000", "RESEND_WINDOW_SECS"),
         ("ABUSE_LIMIT_SCALE", "1000000000", "ABUSE_LIMIT_SCALE"),
+        (
+            "TRUSTED_PROXIES",
+            "10.0.0.0/8, proxy.internal",
+            "TRUSTED_PROXIES",
+        ),
     ];
     for (name, value, variable) in cases {
         let out = portal(dir.path())

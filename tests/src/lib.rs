@@ -7,7 +7,9 @@ pub mod browser;
 pub mod database;
 pub mod logscan;
 pub mod mail;
+pub mod nginx;
 pub mod ports;
+pub mod process;
 pub mod smtp;
 
 pub use app::*;

@@ -5,6 +5,7 @@ mod cors;
 mod email;
 mod production;
 mod public_url;
+mod trusted_proxies;
 mod values;
 
 pub use cors::CorsOrigins;
@@ -12,6 +13,7 @@ pub use email::EmailSettings;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::time::Duration;
+pub use trusted_proxies::TrustedProxies;
 pub use values::MAX_DURATION_SECS;
 use values::Vars;
 
@@ -39,6 +41,8 @@ pub struct Settings {
     pub abuse_limit_scale: u32,
     /// Browser apps on other origins that may call `/graphql` (`CORS_ALLOWED_ORIGINS`).
     pub cors_allowed_origins: CorsOrigins,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` name the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Where the service runs; production hides the playground and introspection.
@@ -148,6 +152,7 @@ impl Settings {
         let settings = Self {
             email: EmailSettings::from_vars(&vars)?,
             cors_allowed_origins: cors::parse(var("CORS_ALLOWED_ORIGINS").as_deref())?,
+            trusted_proxies: trusted_proxies::parse(var("TRUSTED_PROXIES").as_deref())?,
             database_url,
             redis_url,
             bind,
@@ -272,6 +277,7 @@ mod tests {
             ("HTTP_BODY_TIMEOUT_SECS", "315360001"),
             ("HTTP_MAX_CONNECTIONS", "1000001"),
             ("CORS_ALLOWED_ORIGINS", "https://app.example/"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
         ];
         for (name, value) in cases {
             let e = settings(&[(name, value)]).unwrap_err();

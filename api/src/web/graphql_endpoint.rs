@@ -3,12 +3,13 @@
 //! Clients that accept `application/graphql-response+json` get it, with the status
 //! codes of the GraphQL-over-HTTP spec; everyone else gets `application/json`.
 use super::WebState;
+use super::client_address::ClientAddress;
 use crate::graphql::RequestContext;
 use crate::graphql::error::ensure_codes;
 use crate::service::sessions::{self, Viewer};
 use async_graphql::{BatchRequest, BatchResponse};
 use poem::http::{HeaderMap, StatusCode, header};
-use poem::web::{Data, Json, RemoteAddr};
+use poem::web::{Data, Json};
 use poem::{Body, IntoResponse, Response, handler};
 use serde_json::json;
 
@@ -144,7 +145,7 @@ fn parse_request(bytes: &[u8]) -> Option<BatchRequest> {
 #[handler]
 pub async fn execute(
     headers: &HeaderMap,
-    remote: &RemoteAddr,
+    client: ClientAddress,
     body: Body,
     Data(web): Data<&WebState>,
 ) -> Response {
@@ -211,7 +212,7 @@ pub async fn execute(
             }
         },
     };
-    let ip = remote.as_socket_addr().map(|a| a.ip().to_string());
+    let ip = client.text();
     let context = RequestContext { viewer, ip };
     let batch = batch.data(context);
     let mut response = web.schema.execute_batch(batch).await;

@@ -1,5 +1,6 @@
-//! Per-request span with a request id, access log without query strings,
+//! Per-request span with a request id and the client address, access log without query strings,
 //! security headers, and request metrics.
+use super::client_address::ClientAddress;
 use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use std::sync::Arc;
@@ -16,7 +17,8 @@ pub async fn observe<E: Endpoint>(
     let request_id = request_id(&req);
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
-    let span = tracing::info_span!("request", %request_id, %method, %path);
+    let client_ip = ClientAddress::of(&req).ip().map(tracing::field::display);
+    let span = tracing::info_span!("request", %request_id, %method, %path, client_ip);
     async move {
         let started = Instant::now();
         let mut resp = match next.call(req).await {

@@ -3,6 +3,7 @@
 
 mod account;
 mod body_deadline;
+pub mod client_address;
 pub mod connections;
 mod cors;
 mod graphiql;
@@ -48,10 +49,13 @@ pub fn routes(web: WebState, connections: Arc<Connections>) -> impl IntoEndpoint
     }
     let https = web.app.settings.public_url.starts_with("https://");
     let body_timeout = web.app.settings.http.body_timeout;
+    let trusted = Arc::new(web.app.settings.trusted_proxies.clone());
     route
         .data(web)
         .around(move |next, req| body_deadline::limit_body_time(next, req, body_timeout))
         .around(move |next, req| connections::track(next, req, connections.clone()))
         .around(move |next, req| middleware::observe(next, req, https))
+        // Outside `observe`, so the request's log span carries the client address.
+        .around(move |next, req| client_address::attach(next, req, trusted.clone()))
         .with(poem::middleware::CatchPanic::new())
 }

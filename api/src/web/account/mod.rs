@@ -5,6 +5,7 @@ mod csrf;
 mod render;
 
 use super::WebState;
+use super::client_address::ClientAddress;
 use crate::error::AppError;
 use crate::service::throttle::Action;
 use crate::service::{links, reset_requests};
@@ -128,7 +129,7 @@ async fn setup_page(
     Data(web): Data<&WebState>,
 ) -> Response {
     let throttle = &web.app.throttle;
-    let ip = remote_ip(req);
+    let ip = client_ip(req);
     let checked = throttle.check(Action::AccountLink, ip.as_deref(), &q.token);
     if let Err(e) = checked.await {
         return error_page(e);
@@ -136,10 +137,9 @@ async fn setup_page(
     show_setup(web, &q.token, None, vec![]).await
 }
 
-fn remote_ip(req: &Request) -> Option<String> {
-    req.remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_string())
+/// The client's address as decided for this request (behind proxies too).
+fn client_ip(req: &Request) -> Option<String> {
+    ClientAddress::of(req).text()
 }
 
 #[handler]
@@ -155,7 +155,7 @@ async fn setup_submit(
         let error = "The two passwords differ.".to_owned();
         return show_setup(web, &form.token, Some(error), vec![]).await;
     }
-    let ip = remote_ip(req);
+    let ip = client_ip(req);
     let password = SecretString::from(form.password);
     match links::complete(&web.app, &form.token, password, ip).await {
         Ok(done) => {
@@ -201,7 +201,7 @@ async fn forgot_submit(
     if !csrf::verify(req, &form.csrf) {
         return refused();
     }
-    let ip = remote_ip(req);
+    let ip = client_ip(req);
     // The same answer whether or not the address is known, and for malformed ones.
     if let Ok(email) = crate::domain::EmailAddress::parse(&form.email, "email")
         && let Err(e) = reset_requests::request(&web.app, email.normalized(), ip).await

@@ -209,7 +209,7 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
     );
 
     println!("\n5. isolation: `me` while 32 connections hammer signIn");
-    let (idle, busy, sign_ins) = isolation::isolation(&url, &p0.token, &p0.provider_email).await;
+    let (idle, busy, sign_ins) = isolation::isolation(&url, &p0.token, &p0.provider_email).await?;
     println!(
         "   p99 idle {:.2} ms, under load {:.2} ms → ratio {:.2} ({:.0} sign-ins/s meanwhile)",
         idle.p99_ms,

@@ -62,9 +62,42 @@ pub async fn invalidate(
     cause: Cause,
     now: DateTime<Utc>,
 ) -> Result<Invalidated, DbErr> {
-    let Some(generation) = bump_generation(conn, client_id, now).await? else {
+    let Some(client) = bump_generation(conn, client_id, None, now).await? else {
         return Ok(Invalidated::ClientGone);
     };
+    end_earlier_links(conn, &client, cause, now).await
+}
+
+/// [`invalidate`] for a new link or address of a client of `organization_id`: the
+/// client's row as it stands after the bump (locked until the transaction ends), or
+/// `None`, changing nothing, when the practice has no such client. One statement
+/// reads, checks, locks and bumps the row.
+pub async fn invalidate_owned(
+    conn: &impl ConnectionTrait,
+    organization_id: Uuid,
+    client_id: Uuid,
+    cause: Cause,
+    now: DateTime<Utc>,
+) -> Result<Option<client::Model>, DbErr> {
+    debug_assert!(
+        !matches!(cause, Cause::LinkUsed(_)),
+        "a link use has its client"
+    );
+    let Some(client) = bump_generation(conn, client_id, Some(organization_id), now).await? else {
+        return Ok(None);
+    };
+    end_earlier_links(conn, &client, cause, now).await?;
+    Ok(Some(client))
+}
+
+/// The rest of [`invalidate`], once the generation is bumped.
+async fn end_earlier_links(
+    conn: &impl ConnectionTrait,
+    client: &client::Model,
+    cause: Cause,
+    now: DateTime<Utc>,
+) -> Result<Invalidated, DbErr> {
+    let client_id = client.id;
     let reason = match cause {
         Cause::NewLink => RevokedReason::Superseded,
         Cause::EmailChanged => RevokedReason::EmailChanged,
@@ -87,7 +120,9 @@ pub async fn invalidate(
         .filter(delivery::Column::Status.eq(DeliveryStatus::Queued))
         .exec(conn)
         .await?;
-    Ok(Invalidated::Current { generation })
+    Ok(Invalidated::Current {
+        generation: client.link_generation,
+    })
 }
 
 /// The worker's half: whether `delivery` may mint its link now. When it may, the
@@ -132,31 +167,25 @@ pub async fn revoke_live_links(
 }
 
 /// Starts a new link generation: the first write of the transaction, which locks
-/// the client row. `None` if the client no longer exists.
+/// the client row, and answers the row as it now stands (`UPDATE … RETURNING`).
+/// `None` if the client no longer exists (or is not `organization_id`'s).
 async fn bump_generation(
     conn: &impl ConnectionTrait,
     client_id: Uuid,
+    organization_id: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<Option<i64>, DbErr> {
-    let bumped = client::Entity::update_many()
+) -> Result<Option<client::Model>, DbErr> {
+    let mut bump = client::Entity::update_many()
         .col_expr(
             client::Column::LinkGeneration,
             Expr::col(client::Column::LinkGeneration).add(1),
         )
         .col_expr(client::Column::UpdatedAt, Expr::value(now))
-        .filter(client::Column::Id.eq(client_id))
-        .exec(conn)
-        .await?;
-    if bumped.rows_affected == 0 {
-        return Ok(None);
+        .filter(client::Column::Id.eq(client_id));
+    if let Some(organization_id) = organization_id {
+        bump = bump.filter(client::Column::OrganizationId.eq(organization_id));
     }
-    use sea_orm::QuerySelect;
-    client::Entity::find_by_id(client_id)
-        .select_only()
-        .column(client::Column::LinkGeneration)
-        .into_tuple::<i64>()
-        .one(conn)
-        .await
+    Ok(bump.exec_with_returning(conn).await?.pop())
 }
 
 /// The single conditional update that lets exactly one use of a link through.

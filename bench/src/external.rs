@@ -44,16 +44,47 @@ pub fn wrk_resend(
     connections: usize,
     duration: Duration,
 ) -> Result<Stats> {
+    let targets = targets.display().to_string();
+    wrk("resend.lua", url, &[&targets], 2, connections, duration)
+}
+
+/// `wrk` running bench/floor/sign_in.lua: `connections` connections signing in.
+pub fn wrk_sign_in(
+    url: &str,
+    email: &str,
+    password: &str,
+    connections: usize,
+    duration: Duration,
+) -> Result<Stats> {
+    wrk(
+        "sign_in.lua",
+        url,
+        &[email, password],
+        1,
+        connections,
+        duration,
+    )
+}
+
+/// Runs a wrk script from bench/floor/ that prints a `RESULT` line.
+fn wrk(
+    script: &str,
+    url: &str,
+    args: &[&str],
+    threads: usize,
+    connections: usize,
+    duration: Duration,
+) -> Result<Stats> {
     let out = Command::new("wrk")
-        .arg("-t2")
+        .arg(format!("-t{threads}"))
         .arg(format!("-c{connections}"))
         .arg(format!("-d{}s", duration.as_secs()))
         .arg("--timeout=10s")
         .arg("-s")
-        .arg(floor_file("resend.lua"))
+        .arg(floor_file(script))
         .arg(url)
         .arg("--")
-        .arg(targets)
+        .args(args)
         .output()
         .context("running wrk")?;
     let stdout = String::from_utf8_lossy(&out.stdout);

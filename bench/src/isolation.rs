@@ -20,24 +20,25 @@ async fn cheap_queries(url: &str, token: &str, duration: Duration) -> Stats {
     .await
 }
 
-/// (idle, under sign-in load, sign-ins during the load).
-pub async fn isolation(url: &str, token: &str, email: &str) -> (Stats, Stats, Stats) {
+/// (idle, under sign-in load, sign-ins during the load). The sign-ins come from
+/// wrk, a process of its own, so the probe measures the service, not the load
+/// generator sharing its runtime.
+pub async fn isolation(
+    url: &str,
+    token: &str,
+    email: &str,
+) -> anyhow::Result<(Stats, Stats, Stats)> {
     let idle = cheap_queries(url, token, Duration::from_secs(3)).await;
-    let http = reqwest::Client::new();
     let (u, e) = (url.to_owned(), email.to_owned());
-    let hammer = load::closed_loop(32, Duration::from_secs(6), move |_, _| {
-        let (http, url, email) = (http.clone(), u.clone(), e.clone());
-        async move {
-            let body = json!({ "query": SIGN_IN, "variables": { "e": email, "p": PASSWORD } });
-            load::graphql(&http, &url, None, &body).await
-        }
+    let hammer = tokio::task::spawn_blocking(move || {
+        crate::external::wrk_sign_in(&u, &e, PASSWORD, 32, Duration::from_secs(6))
     });
     let probe = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         cheap_queries(url, token, Duration::from_secs(5)).await
     };
     let (sign_ins, busy) = tokio::join!(hammer, probe);
-    (idle, busy, sign_ins)
+    Ok((idle, busy, sign_ins??))
 }
 
 /// Mean time of a failed sign-in for an unknown email divided by one for a known

@@ -18,7 +18,8 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(about = "Benchmarks of portal-access; prints figures, asserts nothing")]
 struct Args {
-    /// `all`, or `sign-in` for only the unknown-vs-known sign-in timing (under a minute).
+    /// `all`; `sign-in` for only the unknown-vs-known sign-in timing (under a minute);
+    /// `costs` for what 200 resends, one at a time, cost PostgreSQL (any profile).
     #[arg(default_value = "all")]
     what: String,
     /// Seconds each resend load level runs.
@@ -40,19 +41,22 @@ fn ratio(a: f64, b: f64) -> f64 {
 async fn main() -> Result<()> {
     let args = Args::parse();
     anyhow::ensure!(
-        args.what == "all" || args.what == "sign-in",
-        "unknown benchmark {:?}; try `all` or `sign-in`",
+        ["all", "sign-in", "costs"].contains(&args.what.as_str()),
+        "unknown benchmark {:?}; try `all`, `sign-in` or `costs`",
         args.what
     );
     external::require_tools()?;
     let stack = stack::Stack::start().await?;
-    let result = if args.what == "sign-in" {
-        sign_in_only(&stack).await
-    } else {
-        run(&stack, &args).await
+    let result = match args.what.as_str() {
+        "sign-in" => sign_in_only(&stack).await,
+        "costs" => resend_costs(&stack).await,
+        _ => run(&stack, &args).await,
     };
     stack.cleanup().await?;
     let report = result?;
+    if args.what == "costs" {
+        return Ok(());
+    }
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("results");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!(
@@ -86,6 +90,31 @@ async fn sign_in_only(stack: &stack::Stack) -> Result<serde_json::Value> {
         "known_slower_pairs": t.known_slower,
         "pairs": t.pairs,
     } }))
+}
+
+/// What one resend costs PostgreSQL, counted over 200 sequential resends.
+async fn resend_costs(stack: &stack::Stack) -> Result<serde_json::Value> {
+    let practices = seed::seed(&stack.db, 2, 200).await?;
+    let serve = stack.serve()?;
+    let url = serve.url.clone().unwrap_or_default();
+    let http = reqwest::Client::new();
+    let before = resend::Counters::read(&stack.db).await?;
+    let mut failed = 0;
+    for p in &practices {
+        for client in &p.clients {
+            let body = serde_json::json!({ "query": resend::QUERY, "variables": { "id": client } });
+            if !load::graphql(&http, &url, Some(&p.token), &body).await {
+                failed += 1;
+            }
+        }
+    }
+    let after = resend::Counters::read(&stack.db).await?;
+    let costs = before.per_request(&after, 200);
+    println!(
+        "one resend in PostgreSQL: {:.2} transactions, {:.2} table scans, {:.2} rows written ({failed} of 200 failed)",
+        costs.transactions, costs.table_scans, costs.rows_written
+    );
+    Ok(json!({ "resend_costs_per_request": costs.json(), "failed": failed }))
 }
 
 async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
@@ -180,7 +209,7 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
     );
 
     println!("\n5. isolation: `me` while 32 connections hammer signIn");
-    let (idle, busy, sign_ins) = isolation::isolation(&url, &p0.token, &p0.provider_email).await;
+    let (idle, busy, sign_ins) = isolation::isolation(&url, &p0.token, &p0.provider_email).await?;
     println!(
         "   p99 idle {:.2} ms, under load {:.2} ms → ratio {:.2} ({:.0} sign-ins/s meanwhile)",
         idle.p99_ms,

@@ -10,6 +10,10 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::time::Duration;
 
+/// The operation the load sends (bench/floor/resend.lua sends the same).
+pub const QUERY: &str =
+    "mutation($id: ID!) { resendWelcomeEmail(clientId: $id) { resendsRemaining } }";
+
 /// "token client-id" lines for wrk, interleaving practices so that consecutive
 /// requests go to different practices and clients.
 pub fn targets_file(practices: &[Practice]) -> Result<tempfile::NamedTempFile> {

@@ -47,19 +47,15 @@ pub struct Stack {
 impl Stack {
     /// Creates the database (migrated) and the sink; builds `portal` if needed.
     pub async fn start() -> Result<Self> {
+        // `portal` is built with the bench's own profile (release for figures; a
+        // debug `cargo run -p bench -- costs` counts statements without the wait).
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "-q",
-                "-p",
-                "portal-api",
-                "--bin",
-                "portal",
-            ])
-            .status()
-            .context("building portal")?;
+        let mut build = Command::new(cargo);
+        build.args(["build", "-q", "-p", "portal-api", "--bin", "portal"]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let status = build.status().context("building portal")?;
         anyhow::ensure!(status.success(), "cargo build of portal failed");
         let portal = std::env::current_exe()?
             .parent()

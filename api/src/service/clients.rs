@@ -132,8 +132,17 @@ pub async fn find_client(
     actor: &ProviderActor,
     id: Uuid,
 ) -> Result<Option<client::Model>, AppError> {
+    find_owned(db, actor.organization_id, id).await
+}
+
+/// `organization_id`'s client with `id`, if it is theirs.
+pub async fn find_owned(
+    db: &DatabaseConnection,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<Option<client::Model>, AppError> {
     Ok(client::Entity::find_by_id(id)
-        .filter(client::Column::OrganizationId.eq(actor.organization_id))
+        .filter(client::Column::OrganizationId.eq(organization_id))
         .one(db)
         .await?)
 }

@@ -1,7 +1,9 @@
 //! R2 and R5: a fresh link by email, at most `RESEND_LIMIT` times per client per
 //! window. The cap is taken before the transaction and given back if it fails, so
 //! a refused or broken request does not use up the client's quota.
+use super::clients;
 use super::resend_cap::{Acquired, Quota, ResendLimiter, Slot};
+use super::sessions::ProviderActor;
 use crate::error::{AppError, Limited};
 use crate::state::AppState;
 use access::audit::{self, Actor, AuditAction, AuditEntry};
@@ -11,6 +13,7 @@ use chrono::{DateTime, Utc};
 use entity::email_delivery::Cap;
 use entity::{client, email_delivery};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+use uuid::Uuid;
 
 /// A counted resend that went into the outbox.
 pub struct Resent {
@@ -61,25 +64,40 @@ impl<'a> CountedSend<'a> {
         match self.limiter.acquire(client.id, now).await? {
             Acquired::Granted { slot, quota } => Ok((slot, quota)),
             Acquired::Refused { quota } => {
-                let entry = AuditEntry {
-                    organization_id: client.organization_id,
-                    actor,
-                    action: AuditAction::RateLimited,
-                    client_id: Some(client.id),
-                    detail: Some(format!("{} emails in the window", quota.limit)),
-                    ip,
-                };
-                audit::record(self.db, entry).await?;
-                let limited = match self.cap {
-                    Cap::Provider => Limited::ClientEmails,
-                    Cap::SelfService => Limited::PasswordResetEmails,
-                };
-                Err(AppError::RateLimited {
-                    limited,
-                    next_available_at: quota.next_available_at,
-                    retry_after_seconds: (quota.next_available_at - now).num_seconds().max(1),
-                })
+                let scope = (client.organization_id, client.id);
+                Err(self.refuse(scope, quota, actor, ip, now).await)
             }
+        }
+    }
+
+    /// The `RATE_LIMITED` answer for the client `(organization, client)`, audited.
+    async fn refuse(
+        &self,
+        (organization_id, client_id): (Uuid, Uuid),
+        quota: Quota,
+        actor: Actor,
+        ip: Option<String>,
+        now: DateTime<Utc>,
+    ) -> AppError {
+        let entry = AuditEntry {
+            organization_id,
+            actor,
+            action: AuditAction::RateLimited,
+            client_id: Some(client_id),
+            detail: Some(format!("{} emails in the window", quota.limit)),
+            ip,
+        };
+        if let Err(e) = audit::record(self.db, entry).await {
+            return e.into();
+        }
+        let limited = match self.cap {
+            Cap::Provider => Limited::ClientEmails,
+            Cap::SelfService => Limited::PasswordResetEmails,
+        };
+        AppError::RateLimited {
+            limited,
+            next_available_at: quota.next_available_at,
+            retry_after_seconds: (quota.next_available_at - now).num_seconds().max(1),
         }
     }
 
@@ -128,6 +146,55 @@ impl<'a> CountedSend<'a> {
             quota,
         })
     }
+
+    /// A fresh link for `organization_id`'s client `client_id`, counted against the
+    /// cap, with the client read, checked and locked by the one statement that starts
+    /// its new link generation: one transaction and one Redis call per resend. The
+    /// slot is taken first and given back when the client is not the practice's or
+    /// has no address; a refusal names only a client of the practice.
+    pub async fn resend_owned(
+        &self,
+        organization_id: Uuid,
+        client_id: Uuid,
+        actor: Actor,
+        ip: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Resent, AppError> {
+        let (slot, quota) = match self.limiter.acquire(client_id, now).await? {
+            Acquired::Granted { slot, quota } => (slot, quota),
+            Acquired::Refused { quota } => {
+                clients::find_owned(self.db, organization_id, client_id)
+                    .await?
+                    .ok_or(AppError::NotFound("Client"))?;
+                let scope = (organization_id, client_id);
+                return Err(self.refuse(scope, quota, actor, ip, now).await);
+            }
+        };
+        let (client, delivery) = self
+            .with_slot(slot, async |txn| {
+                let client = invalidation::invalidate_owned(
+                    txn,
+                    organization_id,
+                    client_id,
+                    Cause::NewLink,
+                    now,
+                )
+                .await?
+                .ok_or(AppError::NotFound("Client"))?;
+                let to = client.email.clone().ok_or(AppError::ClientHasNoEmail)?;
+                let email = self.link_email(&client, &to);
+                let generation = client.link_generation;
+                let delivery =
+                    record_link_email(txn, &client, email, generation, actor, ip, now).await?;
+                Ok((client, delivery))
+            })
+            .await?;
+        Ok(Resent {
+            client,
+            delivery,
+            quota,
+        })
+    }
 }
 
 /// In the caller's transaction: ends every earlier link (R4), queues `email` under
@@ -144,6 +211,19 @@ pub async fn queue_link_email(
         .await?
         .generation()
         .ok_or(AppError::NotFound("Client"))?;
+    record_link_email(txn, client, email, generation, actor, ip, now).await
+}
+
+/// Queues `email` under `generation` (already started) and audits it.
+async fn record_link_email(
+    txn: &DatabaseTransaction,
+    client: &client::Model,
+    email: Outgoing,
+    generation: i64,
+    actor: Actor,
+    ip: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<email_delivery::Model, AppError> {
     let entry = AuditEntry {
         organization_id: client.organization_id,
         actor,
@@ -157,16 +237,23 @@ pub async fn queue_link_email(
     Ok(delivery)
 }
 
-/// `resendWelcomeEmail`: a fresh link under the providers' cap.
-#[tracing::instrument(skip_all, fields(client_id = %client.id))]
+/// `resendWelcomeEmail`: a fresh link to the provider's client under the providers' cap.
+#[tracing::instrument(skip_all, fields(%client_id))]
 pub async fn resend_link(
     state: &AppState,
-    client: client::Model,
-    actor: Actor,
+    provider: &ProviderActor,
+    client_id: Uuid,
     ip: Option<String>,
 ) -> Result<Resent, AppError> {
+    let actor = Actor::Provider(provider.provider_id);
     let resent = CountedSend::by_provider(state)
-        .resend_link(client, actor, ip, state.clock.now())
+        .resend_owned(
+            provider.organization_id,
+            client_id,
+            actor,
+            ip,
+            state.clock.now(),
+        )
         .await?;
     state.push_deliveries([resent.delivery.id]).await;
     Ok(resent)

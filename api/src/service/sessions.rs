@@ -3,10 +3,8 @@ use crate::domain::SessionToken;
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use entity::{client, provider, session};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -73,7 +71,8 @@ pub async fn create(
     Ok((token, expires_at))
 }
 
-/// Finds the viewer a presented token belongs to.
+/// Finds the viewer a presented token belongs to, in one query: the session with its
+/// provider's or client's row joined (only what a viewer needs from them).
 #[tracing::instrument(skip_all)]
 pub async fn resolve(
     conn: &impl ConnectionTrait,
@@ -83,40 +82,71 @@ pub async fn resolve(
     let Some(token) = SessionToken::from_presented(presented) else {
         return Ok(Viewer::Expired);
     };
-    let found = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(token.hash()))
-        .one(conn)
-        .await?;
-    let Some(s) = found.filter(|s| s.revoked_at.is_none() && s.expires_at > now) else {
+    let query = Query::select()
+        .column((session::Entity, session::Column::Id))
+        .column((session::Entity, session::Column::ExpiresAt))
+        .column((session::Entity, session::Column::RevokedAt))
+        .expr_as(
+            Expr::col((provider::Entity, provider::Column::Id)),
+            "provider_id",
+        )
+        .expr_as(
+            Expr::col((provider::Entity, provider::Column::OrganizationId)),
+            "provider_organization_id",
+        )
+        .expr_as(Expr::col((client::Entity, client::Column::Id)), "client_id")
+        .expr_as(
+            Expr::col((client::Entity, client::Column::OrganizationId)),
+            "client_organization_id",
+        )
+        .column((client::Entity, client::Column::MustChangePassword))
+        .from(session::Entity)
+        .left_join(
+            provider::Entity,
+            Expr::col((provider::Entity, provider::Column::Id))
+                .equals((session::Entity, session::Column::ProviderId)),
+        )
+        .left_join(
+            client::Entity,
+            Expr::col((client::Entity, client::Column::Id))
+                .equals((session::Entity, session::Column::ClientId)),
+        )
+        .and_where(Expr::col((session::Entity, session::Column::TokenHash)).eq(token.hash()))
+        .to_owned();
+    let statement = conn.get_database_backend().build(&query);
+    let Some(row) = conn.query_one_raw(statement).await? else {
         return Ok(Viewer::Expired);
     };
-    if let Some(provider_id) = s.provider_id {
-        let Some(p) = provider::Entity::find_by_id(provider_id).one(conn).await? else {
-            return Ok(Viewer::Expired);
-        };
+    let expires_at: DateTime<Utc> = row.try_get("", "expires_at")?;
+    let revoked_at: Option<DateTime<Utc>> = row.try_get("", "revoked_at")?;
+    if revoked_at.is_some() || expires_at <= now {
+        return Ok(Viewer::Expired);
+    }
+    let session_id: Uuid = row.try_get("", "id")?;
+    let provider: (Option<Uuid>, Option<Uuid>) = (
+        row.try_get("", "provider_id")?,
+        row.try_get("", "provider_organization_id")?,
+    );
+    if let (Some(provider_id), Some(organization_id)) = provider {
         return Ok(Viewer::Provider(ProviderActor {
-            provider_id: p.id,
-            organization_id: p.organization_id,
-            session_id: s.id,
+            provider_id,
+            organization_id,
+            session_id,
         }));
     }
-    let client_id = s.client_id.unwrap_or_default();
-    // Only what a session needs: the rest of the row is read where it is used.
-    let found: Option<(Uuid, Uuid, bool)> = client::Entity::find_by_id(client_id)
-        .select_only()
-        .column(client::Column::Id)
-        .column(client::Column::OrganizationId)
-        .column(client::Column::MustChangePassword)
-        .into_tuple()
-        .one(conn)
-        .await?;
-    let Some((client_id, organization_id, must_change_password)) = found else {
+    let client: (Option<Uuid>, Option<Uuid>, Option<bool>) = (
+        row.try_get("", "client_id")?,
+        row.try_get("", "client_organization_id")?,
+        row.try_get("", "must_change_password")?,
+    );
+    let (Some(client_id), Some(organization_id), Some(must_change_password)) = client else {
+        // A session whose provider or client is gone.
         return Ok(Viewer::Expired);
     };
     Ok(Viewer::Client(ClientActor {
         client_id,
         organization_id,
-        session_id: s.id,
+        session_id,
         must_change_password,
     }))
 }

@@ -11,7 +11,6 @@ use crate::graphql::types::{
 use crate::service::client_email::{self, EmailChange};
 use crate::service::sessions::ProviderActor;
 use crate::service::{client_accounts, clients, resend};
-use access::audit::Actor;
 use async_graphql::{Context, ID, Object};
 use entity::client;
 
@@ -44,9 +43,8 @@ impl EmailMutation {
         #[graphql(desc = "The client to send a fresh link to.")] client_id: ID,
     ) -> async_graphql::Result<ResendWelcomeEmailPayload> {
         let actor = provider(ctx)?;
-        let client = own_client(ctx, &actor, &client_id, "clientId").await?;
-        let who = Actor::Provider(actor.provider_id);
-        let resent = resend::resend_link(state(ctx)?, client, who, ip(ctx))
+        let client_id = parse_id(&client_id, "clientId").gql()?;
+        let resent = resend::resend_link(state(ctx)?, &actor, client_id, ip(ctx))
             .await
             .gql()?;
         Ok(ResendWelcomeEmailPayload {

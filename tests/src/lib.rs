@@ -7,6 +7,7 @@ pub mod browser;
 pub mod database;
 pub mod logscan;
 pub mod mail;
+pub mod pages;
 pub mod ports;
 pub mod smtp;
 

@@ -270,7 +270,10 @@ mod tests {
     #[test]
     fn sign_in_links_lead_to_the_client_portal_or_to_the_built_in_pages() {
         let own = settings(&[("PUBLIC_URL", "https://api.example")]).unwrap();
-        assert_eq!(own.client_sign_in_url(), "https://api.example/account/sign-in");
+        assert_eq!(
+            own.client_sign_in_url(),
+            "https://api.example/account/sign-in"
+        );
         assert_eq!(own.client_home_url(), "https://api.example/account");
         let portal = [
             ("PUBLIC_URL", "https://api.example"),

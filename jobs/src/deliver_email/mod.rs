@@ -119,13 +119,8 @@ impl Deliverer {
                 expires_in: templates::human_duration(self.config.reset_link_ttl),
             },
             (EmailKind::EmailChangedNotice, None) => EmailContent::EmailChangedNotice,
-            (EmailKind::MessageNotification, None) => {
-                EmailContent::MessageNotification { portal }
-            }
-            (EmailKind::IntakeReminder, None) => EmailContent::IntakeReminder {
-                portal,
-                forms,
-            },
+            (EmailKind::MessageNotification, None) => EmailContent::MessageNotification { portal },
+            (EmailKind::IntakeReminder, None) => EmailContent::IntakeReminder { portal, forms },
             (kind, link) => {
                 let reason = format!(
                     "a {kind} email {} a link",

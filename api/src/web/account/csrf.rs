@@ -34,8 +34,8 @@ pub fn verify(req: &Request, submitted: &str) -> bool {
                 .is_some_and(|(_, rest)| rest == host)
         }
     };
-    let matches =
-        super::session::cookie(req, COOKIE).is_some_and(|c| constant_time_eq(c.as_bytes(), submitted.as_bytes()));
+    let matches = super::session::cookie(req, COOKIE)
+        .is_some_and(|c| constant_time_eq(c.as_bytes(), submitted.as_bytes()));
     same_site && matches && !submitted.is_empty()
 }
 

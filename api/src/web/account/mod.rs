@@ -25,7 +25,10 @@ pub fn routes() -> Route {
         .at("/sign-in", get(sign_in::page).post(sign_in::submit))
         .at("/sign-out", post(sign_in::sign_out))
         .at("/setup", get(setup::setup_page).post(setup::setup_submit))
-        .at("/forgot", get(setup::forgot_page).post(setup::forgot_submit))
+        .at(
+            "/forgot",
+            get(setup::forgot_page).post(setup::forgot_submit),
+        )
         .at("/style.css", get(style))
 }
 

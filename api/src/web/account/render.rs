@@ -1,9 +1,9 @@
 //! The account pages' HTML, from the templates next to this file (auto-escaped).
 use minijinja::{Environment, context};
-use std::collections::BTreeMap;
 use poem::http::StatusCode;
 use poem::web::Html;
 use poem::{IntoResponse, Response};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {

@@ -66,7 +66,7 @@ async fn show_setup(
         "INVALID" => StatusCode::NOT_FOUND,
         _ => StatusCode::GONE,
     };
-    let sign_in_url = web.app.settings.client_sign_in_url();
+    let sign_in_url = sign_in_url(web);
     let ctx = context! {
         state, first_name, practice, kind, token, csrf, suggestions, sign_in_url,
         ..errors.context()
@@ -74,6 +74,12 @@ async fn show_setup(
     render::page(status, "setup.html", ctx)
         .with_header("set-cookie", csrf::cookie(&csrf, secure(web)))
         .into_response()
+}
+
+/// Where "sign in" leads. The URL was checked at start-up (no quotes, spaces or
+/// angle brackets), and escaping its slashes would only make the page harder to read.
+fn sign_in_url(web: &WebState) -> minijinja::Value {
+    minijinja::Value::from_safe_string(web.app.settings.client_sign_in_url())
 }
 
 #[handler]
@@ -118,7 +124,7 @@ pub(super) async fn setup_submit(
                 .into_iter()
                 .map(|(_, f)| f.title)
                 .collect();
-            let sign_in_url = web.app.settings.client_sign_in_url();
+            let sign_in_url = sign_in_url(web);
             let first_name = done.client.first_name;
             let ctx = context! { practice, first_name, forms, sign_in_url };
             render::page(StatusCode::OK, "done.html", ctx)

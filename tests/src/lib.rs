@@ -3,6 +3,7 @@
 //! to it over HTTP like any client would.
 
 pub mod app;
+pub mod axe;
 pub mod browser;
 pub mod database;
 pub mod logscan;

@@ -373,3 +373,20 @@ async fn over_https_the_cookie_is_secure_and_host_only() {
     other.set_cookie(COOKIE, &token);
     assert_eq!(other.get("/account").await.status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_larger_than_any_page_sends_is_refused_unread() {
+    let app = spawn_mail_app(Backend::Sqlite, Queue::Embedded, &[]).await;
+    let visitor = Visitor::new(&app);
+    visitor.get("/account/sign-in").await;
+    let big = "x".repeat(300 * 1024);
+    let fields = [("email", big.as_str()), ("password", "anything at all")];
+    let refused = visitor.post("/account/sign-in", &fields).await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let fits = [
+        ("email", "jane@example.com"),
+        ("password", "anything at all"),
+    ];
+    let answered = visitor.post("/account/sign-in", &fits).await;
+    assert_eq!(answered.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

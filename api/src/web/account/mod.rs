@@ -13,11 +13,18 @@ mod view;
 use super::WebState;
 use crate::error::AppError;
 use minijinja::context;
+use poem::error::ReadBodyError;
+use poem::http::Method;
 use poem::http::StatusCode;
-use poem::{IntoResponse, Request, Response, Route, get, handler, post};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler, post};
+use std::sync::Arc;
+
+/// The largest form a page posts: an intake form's answers (at most 32 KiB as
+/// JSON) percent-encoded, with room to spare.
+const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// The account routes, mounted under `/account`.
-pub fn routes() -> Route {
+pub fn routes() -> impl Endpoint<Output = Response> {
     Route::new()
         .at("/", get(home::page))
         .at("/intake", post(home::submit_form))
@@ -30,6 +37,27 @@ pub fn routes() -> Route {
             get(setup::forgot_page).post(setup::forgot_submit),
         )
         .at("/style.css", get(style))
+        .around(limit_form)
+}
+
+/// Reads a form post whole, refusing one larger than any page sends (413) before
+/// a handler parses it.
+async fn limit_form<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    if req.method() == Method::POST {
+        match req.take_body().into_bytes_limit(MAX_FORM_BYTES).await {
+            Ok(bytes) => req.set_body(bytes),
+            Err(ReadBodyError::PayloadTooLarge) => {
+                let ctx = context! { message => "The form is larger than this page accepts." };
+                return Ok(render::page(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "refused.html",
+                    ctx,
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    next.call(req).await.map(IntoResponse::into_response)
 }
 
 #[handler]

@@ -13,7 +13,7 @@ in_both_modes!(
     the_sign_in_page_answers_an_unknown_address_like_a_wrong_password,
     the_sign_in_page_has_the_abuse_limits_of_client_sign_in,
     a_provider_set_password_locks_the_pages_until_it_is_changed,
-    a_password_set_by_the_provider_ends_the_page_session,
+    a_password_set_elsewhere_ends_the_page_session,
     emails_lead_to_the_built_in_pages_or_to_the_practice_portal,
 );
 
@@ -310,7 +310,7 @@ async fn set_password(app: &TestApp, provider: &TestProvider, id: &str, pw: &str
     assert!(set["errors"].is_null(), "{set}");
 }
 
-async fn a_password_set_by_the_provider_ends_the_page_session(backend: Backend, queue: Queue) {
+async fn a_password_set_elsewhere_ends_the_page_session(backend: Backend, queue: Queue) {
     let app = spawn_mail_app(backend, queue, &[]).await;
     let (provider, id) = client_with_work(&app).await;
     let visitor = Visitor::new(&app);
@@ -320,6 +320,22 @@ async fn a_password_set_by_the_provider_ends_the_page_session(backend: Backend, 
     let ended = visitor.get("/account").await;
     assert_eq!(ended.status, StatusCode::SEE_OTHER);
     assert_eq!(ended.location(), Some("/account/sign-in"));
+
+    // The client's own changePassword from another session (an app) ends it too.
+    let temporary = "temporary harbor key 5521";
+    visitor.sign_in("jane@example.com", temporary).await;
+    assert_eq!(visitor.get("/account").await.status, StatusCode::OK);
+    let signed = app.client_sign_in("jane@example.com", temporary).await;
+    let token = signed["data"]["clientSignIn"]["token"].as_str().unwrap();
+    let changed = app
+        .graphql(
+            "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { client { id } } }",
+            json!({ "i": { "currentPassword": temporary, "newPassword": "a fresh strong passphrase 8" } }),
+            Some(token),
+        )
+        .await;
+    assert!(changed["errors"].is_null(), "{changed}");
+    assert_eq!(visitor.get("/account").await.status, StatusCode::SEE_OTHER);
 }
 
 async fn emails_lead_to_the_built_in_pages_or_to_the_practice_portal(

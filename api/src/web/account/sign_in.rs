@@ -63,13 +63,19 @@ pub(super) async fn page(
     Query(q): Query<SignInQuery>,
     Data(web): Data<&WebState>,
 ) -> Response {
-    match session::visitor(req, web).await {
+    let stale = match session::visitor(req, web).await {
         Ok(Visitor::Client(_)) => return see_other("/account"),
-        Ok(_) => {}
+        Ok(visitor) => matches!(visitor, Visitor::Stale),
         Err(e) => return error_page(e),
-    }
+    };
     let notice = q.out.map(|_| "You are signed out.");
-    show_with_notice(web, StatusCode::OK, "", FieldErrors::default(), notice)
+    let page = show_with_notice(web, StatusCode::OK, "", FieldErrors::default(), notice);
+    match stale {
+        true => page
+            .with_header("set-cookie", session::clear(web))
+            .into_response(),
+        false => page,
+    }
 }
 
 /// What is missing from the form, before any password work.

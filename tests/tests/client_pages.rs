@@ -133,6 +133,17 @@ async fn a_client_signs_in_fills_a_form_reads_messages_and_signs_out(
     let after = visitor.get(submitted.location().unwrap()).await;
     assert!(after.body.contains("your form was sent"), "{}", after.body);
     assert!(after.body.contains("id=\"no-forms\""), "{}", after.body);
+    // Sent again (the back button): the first answers stand.
+    let mut again = fields.clone();
+    again[1].1 = "Changed my mind";
+    let resent = visitor.post("/account/intake", &again).await;
+    assert_eq!(resent.location(), Some("/account?done=form"));
+    let kept = entity::intake_assignment::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(kept.answers.unwrap().contains("Penicillin"));
 
     let out = visitor.post("/account/sign-out", &[]).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);

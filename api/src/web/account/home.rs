@@ -108,24 +108,19 @@ pub(super) async fn submit_form(
     let Ok(id) = Uuid::parse_str(&id) else {
         return error_page(AppError::NotFound("Intake form"));
     };
-    let assigned = match intake::assigned(&web.app.db, actor.client_id, true).await {
+    let assigned = match intake::assigned(&web.app.db, actor.client_id, false).await {
         Ok(assigned) => assigned,
         Err(e) => return error_page(e),
     };
-    let Some((_, form)) = assigned.into_iter().find(|(a, _)| a.id == id) else {
+    let Some((assignment, form)) = assigned.into_iter().find(|(a, _)| a.id == id) else {
         return error_page(AppError::NotFound("Intake form"));
     };
-    // The answers keyed by question, as a provider reads them.
-    let mut answers = serde_json::Map::new();
-    for (i, question) in view::questions(&form).into_iter().enumerate() {
-        let answer = fields
-            .get(&view::question_field(id, i))
-            .map(|a| a.trim().to_owned())
-            .unwrap_or_default();
-        answers.insert(question, answer.into());
+    if assignment.completed_at.is_some() {
+        // Sent twice (a double click, or the back button): the first one stands.
+        return see_other("/account?done=form");
     }
+    let answers = answers_by_question(id, &form, &fields);
     let ip = remote_ip(req);
-    let answers = serde_json::Value::Object(answers);
     match intake::complete(&web.app, &actor, id, answers, ip).await {
         Ok(_) => see_other("/account?done=form"),
         Err(AppError::InvalidInput(e)) => {
@@ -138,6 +133,31 @@ pub(super) async fn submit_form(
         }
         Err(e) => error_page(e),
     }
+}
+
+/// The answers keyed by question, as a provider reads them (a repeated question
+/// gets its number, so no answer is lost).
+fn answers_by_question(
+    assignment: Uuid,
+    form: &entity::intake_form::Model,
+    fields: &HashMap<String, String>,
+) -> serde_json::Value {
+    let mut answers = serde_json::Map::new();
+    for (i, question) in view::questions(form).into_iter().enumerate() {
+        let answer = fields
+            .get(&view::question_field(assignment, i))
+            .map(|a| a.trim().to_owned())
+            .unwrap_or_default();
+        let mut key = question.clone();
+        for n in 2.. {
+            if !answers.contains_key(&key) {
+                break;
+            }
+            key = format!("{question} ({n})");
+        }
+        answers.insert(key, answer.into());
+    }
+    serde_json::Value::Object(answers)
 }
 
 /// What is wrong with the password form before the service is asked.

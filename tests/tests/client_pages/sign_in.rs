@@ -171,3 +171,40 @@ async fn a_form_larger_than_any_page_sends_is_refused_unread() {
     let answered = visitor.post("/account/sign-in", &fits).await;
     assert_eq!(answered.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_form_of_the_home_page_refuses_a_post_from_elsewhere() {
+    let app = spawn_mail_app(Backend::Sqlite, Queue::Embedded, &[]).await;
+    client_with_work(&app).await;
+    let visitor = Visitor::new(&app);
+    visitor.sign_in("jane@example.com", CLIENT_PASSWORD).await;
+    // Another site's form: the browser sends the Lax session cookie on a top-level
+    // POST navigation, but it has neither the CSRF cookie nor the token.
+    let forger = Visitor::new(&app);
+    forger.set_cookie(COOKIE, &visitor.cookie(COOKIE).unwrap());
+    let password = [
+        ("current_password", CLIENT_PASSWORD),
+        ("new_password", "a forged new passphrase 9"),
+        ("confirm_password", "a forged new passphrase 9"),
+    ];
+    for (path, fields) in [
+        ("/account/password", &password[..]),
+        ("/account/intake", &[("assignment", "x")][..]),
+        ("/account/sign-out", &[][..]),
+    ] {
+        let refused = forger.post(path, fields).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(
+        visitor.get("/account").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+    let old = app
+        .client_sign_in("jane@example.com", CLIENT_PASSWORD)
+        .await;
+    assert!(
+        old["data"]["clientSignIn"]["token"].is_string(),
+        "password unchanged: {old}"
+    );
+}

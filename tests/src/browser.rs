@@ -110,3 +110,52 @@ async fn session(driver_url: &str, profile: &std::path::Path, extra: &[String]) 
         .await
         .expect("a browser session")
 }
+
+/// Waits up to 15 s for the element with `id`; on failure shows the page it got.
+pub async fn find(browser: &fantoccini::Client, id: &str) -> fantoccini::elements::Element {
+    let found = browser
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(fantoccini::Locator::Id(id))
+        .await;
+    match found {
+        Ok(element) => element,
+        Err(e) => {
+            let url = browser
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let source = browser.source().await.unwrap_or_default();
+            panic!("#{id} not found ({e}) at {url}:\n{source}");
+        }
+    }
+}
+
+/// Where the screenshot goes: `target/test-artifacts/` (kept after the run).
+pub fn artifact_path(name: &str) -> std::path::PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifact dir");
+    dir.join(name)
+}
+
+/// Saves a screenshot of the page in a `width`×`height` window as `name` under
+/// `target/test-artifacts/` and, when `SCREENSHOTS_DIR` is set, there too (a
+/// relative directory is taken from the workspace root: `SCREENSHOTS_DIR=docs/screenshots`).
+pub async fn screenshot(browser: &fantoccini::Client, name: &str, width: u32, height: u32) {
+    browser
+        .set_window_size(width, height)
+        .await
+        .expect("the window resizes");
+    let png = browser.screenshot().await.expect("a screenshot");
+    std::fs::write(artifact_path(name), &png).expect("the artifact is written");
+    if let Some(dir) = std::env::var_os("SCREENSHOTS_DIR") {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = root.join(dir);
+        std::fs::create_dir_all(&dir).expect("SCREENSHOTS_DIR can be created");
+        std::fs::write(dir.join(name), &png).expect("the screenshot is written");
+    }
+}

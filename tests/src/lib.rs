@@ -3,11 +3,13 @@
 //! to it over HTTP like any client would.
 
 pub mod app;
+pub mod axe;
 pub mod browser;
 pub mod database;
 pub mod logscan;
 pub mod mail;
 pub mod nginx;
+pub mod pages;
 pub mod ports;
 pub mod process;
 pub mod smtp;

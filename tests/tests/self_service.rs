@@ -165,7 +165,7 @@ async fn until_a_provider_set_password_is_changed_nothing_else_can_be_read(
         .await;
     assert!(set["errors"].is_null(), "{set}");
 
-    let reading = "mutation($e: String!, $p: String!) { clientSignIn(input: {email: $e, password: $p}) { token client { messages { body } intakeForms { id } } } }";
+    let reading = "mutation($e: String!, $p: String!) { clientSignIn(input: {email: $e, password: $p}) { token client { messages { body } intakeForms { id answers } } } }";
     let signed = app
         .graphql(
             reading,
@@ -188,7 +188,7 @@ async fn until_a_provider_set_password_is_changed_nothing_else_can_be_read(
             .as_str()
             .unwrap()
             .to_owned();
-    let me = "{ me { ... on ClientAccount { messages { body } intakeForms { id } } } }";
+    let me = "{ me { ... on ClientAccount { messages { body } intakeForms { id answers } } } }";
     let locked = app.graphql(me, json!({}), Some(&token)).await;
     assert!(refused(&locked), "{locked}");
 

@@ -119,12 +119,26 @@ async fn the_setup_page_shows_the_link_and_sets_the_password_once(backend: Backe
     let weak = fields(&token, "password123", "password123", &csrf);
     let (status, body) = post(&app, &cookie, &weak).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body.contains("id=\"error\""), "{body}");
+    // The error summary takes the focus without script; the field points at its message.
+    assert!(
+        body.contains("id=\"error-summary\" role=\"alert\" tabindex=\"-1\" autofocus"),
+        "{body}"
+    );
+    assert!(
+        body.contains("aria-invalid=\"true\" aria-describedby=\"password-error password-hint\""),
+        "{body}"
+    );
+    assert!(body.contains("id=\"password-error\""), "{body}");
     assert_eq!(app.link_status(&token).await["state"], "VALID");
 
     let (status, body) = post(&app, &cookie, &good).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("Your password is set"));
+    let sign_in = format!("href=\"{}/account/sign-in\"", app.address);
+    assert!(
+        body.contains(&sign_in),
+        "the done page links to sign-in: {body}"
+    );
     assert_eq!(app.link_status(&token).await["state"], "USED");
     let (status, body, _) = open(&app, &token).await;
     assert_eq!(status, StatusCode::GONE);

@@ -31,6 +31,9 @@ pub struct Settings {
     pub public_url: String,
     /// `PUBLIC_URL` was not set: it follows the address actually bound.
     pub public_url_from_bind: bool,
+    /// A practice's own client frontend (`CLIENT_PORTAL_URL`); `None`: the built-in
+    /// pages under `PUBLIC_URL/account`.
+    pub client_portal_url: Option<String>,
     pub session_ttl: Duration,
     pub run_migrations: bool,
     pub database_max_connections: u32,
@@ -149,7 +152,11 @@ impl Settings {
             Some(url) => public_url::parse(&url)?,
             None => format!("http://{bind}"),
         };
+        let client_portal_url = var("CLIENT_PORTAL_URL")
+            .map(|url| public_url::parse_as("CLIENT_PORTAL_URL", &url))
+            .transpose()?;
         let settings = Self {
+            client_portal_url,
             email: EmailSettings::from_vars(&vars)?,
             cors_allowed_origins: cors::parse(var("CORS_ALLOWED_ORIGINS").as_deref())?,
             trusted_proxies: trusted_proxies::parse(var("TRUSTED_PROXIES").as_deref())?,
@@ -183,6 +190,23 @@ impl Settings {
             production::check(&settings)?;
         }
         Ok(settings)
+    }
+
+    /// Where "sign in" links lead (the done page after a setup or reset).
+    pub fn client_sign_in_url(&self) -> String {
+        match &self.client_portal_url {
+            Some(url) => url.clone(),
+            None => format!("{}/account/sign-in", self.public_url),
+        }
+    }
+
+    /// Where emails about something waiting in the portal lead: the client's home,
+    /// through sign-in.
+    pub fn client_home_url(&self) -> String {
+        match &self.client_portal_url {
+            Some(url) => url.clone(),
+            None => format!("{}/account", self.public_url),
+        }
     }
 
     /// True when the database is SQLite (embedded mode).
@@ -249,6 +273,23 @@ mod tests {
     }
 
     #[test]
+    fn sign_in_links_lead_to_the_client_portal_or_to_the_built_in_pages() {
+        let own = settings(&[("PUBLIC_URL", "https://api.example")]).unwrap();
+        assert_eq!(
+            own.client_sign_in_url(),
+            "https://api.example/account/sign-in"
+        );
+        assert_eq!(own.client_home_url(), "https://api.example/account");
+        let portal = [
+            ("PUBLIC_URL", "https://api.example"),
+            ("CLIENT_PORTAL_URL", "https://app.example/portal/"),
+        ];
+        let elsewhere = settings(&portal).unwrap();
+        assert_eq!(elsewhere.client_sign_in_url(), "https://app.example/portal");
+        assert_eq!(elsewhere.client_home_url(), "https://app.example/portal");
+    }
+
+    #[test]
     fn each_bad_value_names_its_variable_and_hides_secrets() {
         let cases = [
             ("DATABASE_URL", "mysql://root:hunter2@db/x"),
@@ -278,6 +319,8 @@ mod tests {
             ("HTTP_MAX_CONNECTIONS", "1000001"),
             ("CORS_ALLOWED_ORIGINS", "https://app.example/"),
             ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+            ("CLIENT_PORTAL_URL", "https://app.example@evil.example"),
+            ("CLIENT_PORTAL_URL", "app.example"),
         ];
         for (name, value) in cases {
             let e = settings(&[(name, value)]).unwrap_err();

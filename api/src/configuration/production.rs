@@ -84,6 +84,14 @@ pub fn check(settings: &Settings) -> Result<(), ConfigError> {
             "production needs the public https:// address the emailed links point to",
         ));
     }
+    if let Some(url) = &settings.client_portal_url
+        && !url.starts_with("https://")
+    {
+        return Err(err(
+            "CLIENT_PORTAL_URL",
+            "production needs an https:// address for the client portal emails link to",
+        ));
+    }
     if settings.graphiql {
         return Err(err("GRAPHIQL", "the playground cannot be on in production"));
     }
@@ -158,6 +166,7 @@ mod tests {
             ("ABUSE_LIMIT_SCALE", "1000"),
             ("ABUSE_LIMIT_SCALE", "2"),
             ("CORS_ALLOWED_ORIGINS", "*"),
+            ("CLIENT_PORTAL_URL", "http://app.sunrise.example"),
             ("PUBLIC_URL", "https://portal.sunrise.example@evil.example"),
             ("PUBLIC_URL", "https://portal sunrise.example"),
             ("RESEND_WINDOW_SECS", "10000000000000"),

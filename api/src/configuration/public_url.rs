@@ -1,19 +1,20 @@
-//! `PUBLIC_URL`, the base of every link the service emails. It must be a plain
-//! `http(s)://host[:port][/path]`, because links are made by appending
-//! `/account/setup?token=…`: a user part (`https://portal.example@evil.example`)
+//! `PUBLIC_URL`, the base of every link the service emails, and `CLIENT_PORTAL_URL`,
+//! where "sign in" links lead when a practice runs its own client frontend. Both
+//! must be a plain `http(s)://host[:port][/path]`, because links are made by
+//! appending `/account/setup?token=…`: a user part (`https://portal.example@evil.example`)
 //! sends them to the host after the `@`, a query or fragment swallows the path, and
 //! spaces or odd characters make links that mail clients cut or rewrite.
 use super::{ConfigError, err};
 use std::net::Ipv6Addr;
 
-const VARIABLE: &str = "PUBLIC_URL";
-
-fn refuse(message: &str) -> ConfigError {
-    err(VARIABLE, message)
+/// `PUBLIC_URL` without a trailing slash, or why it cannot carry links.
+pub fn parse(value: &str) -> Result<String, ConfigError> {
+    parse_as("PUBLIC_URL", value)
 }
 
-/// The URL without a trailing slash, or why it cannot carry links.
-pub fn parse(value: &str) -> Result<String, ConfigError> {
+/// The URL in `variable` without a trailing slash, or why it cannot carry links.
+pub fn parse_as(variable: &'static str, value: &str) -> Result<String, ConfigError> {
+    let refuse = |message: &str| err(variable, message);
     let url = value.trim().trim_end_matches('/');
     let Some(rest) = url
         .strip_prefix("https://")
@@ -35,7 +36,7 @@ pub fn parse(value: &str) -> Result<String, ConfigError> {
             "must not contain a user part (user@host): links would lead to the host after the @",
         ));
     }
-    check_authority(authority)?;
+    check_authority(authority).map_err(refuse)?;
     let path_char = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@%/".contains(c);
     if !path.chars().all(path_char) {
         return Err(refuse("the path may hold only URL characters"));
@@ -44,15 +45,15 @@ pub fn parse(value: &str) -> Result<String, ConfigError> {
 }
 
 /// `host[:port]`: a DNS name or IPv4 address, or `[IPv6]`; the port 1-65535.
-fn check_authority(authority: &str) -> Result<(), ConfigError> {
+fn check_authority(authority: &str) -> Result<(), &'static str> {
     let (host, port) = match authority.strip_prefix('[') {
         Some(bracketed) => {
             let (address, after) = bracketed
                 .split_once(']')
-                .ok_or_else(|| refuse("has an unclosed [ in its host"))?;
+                .ok_or("has an unclosed [ in its host")?;
             address
                 .parse::<Ipv6Addr>()
-                .map_err(|_| refuse("has an invalid IPv6 address in its host"))?;
+                .map_err(|_| "has an invalid IPv6 address in its host")?;
             match after {
                 "" => (None, None),
                 _ => (None, Some(after.strip_prefix(':').unwrap_or(after))),
@@ -68,13 +69,13 @@ fn check_authority(authority: &str) -> Result<(), ConfigError> {
     }
     match port.map(str::parse::<u16>) {
         None | Some(Ok(1..)) => Ok(()),
-        Some(_) => Err(refuse("has a port that is not a number from 1 to 65535")),
+        Some(_) => Err("has a port that is not a number from 1 to 65535"),
     }
 }
 
 /// Letters, digits and hyphens in dot-separated labels (non-ASCII names are written
 /// in their `xn--` form, which is what mail clients show anyway).
-fn check_host(host: &str) -> Result<(), ConfigError> {
+fn check_host(host: &str) -> Result<(), &'static str> {
     let label_ok = |label: &str| {
         (1..=63).contains(&label.len())
             && label
@@ -84,16 +85,24 @@ fn check_host(host: &str) -> Result<(), ConfigError> {
             && !label.ends_with('-')
     };
     if host.is_empty() || host.len() > 253 || !host.split('.').all(label_ok) {
-        return Err(refuse(
+        return Err(
             "must name a host of letters, digits, hyphens and dots (like portal.example.com)",
-        ));
+        );
     }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{parse, parse_as};
+
+    #[test]
+    fn the_client_portal_url_is_checked_the_same_way_and_named() {
+        let e = parse_as("CLIENT_PORTAL_URL", "https://app.example@evil.example").unwrap_err();
+        assert_eq!(e.variable, "CLIENT_PORTAL_URL");
+        let kept = parse_as("CLIENT_PORTAL_URL", "https://app.example/portal/").unwrap();
+        assert_eq!(kept, "https://app.example/portal");
+    }
 
     #[test]
     fn plain_urls_are_kept_without_the_trailing_slash() {

@@ -135,6 +135,7 @@ pub fn email_worker(state: &AppState, backend: WorkerBackend) -> Result<Worker, 
         .map_err(|m| config_error("SMTP_URL", &m))?;
     let config = DeliveryConfig {
         public_url: state.settings.public_url.clone(),
+        portal_url: state.settings.client_home_url(),
         mail_from: email.mail_from.clone(),
         reset_link_ttl: email.reset_link_ttl,
         max_attempts: email.max_attempts,

@@ -30,6 +30,9 @@ pub const CLAIM_LEASE: Duration = Duration::from_secs(10);
 pub struct DeliveryConfig {
     /// Base of the links in emails, e.g. `https://portal.example.com`.
     pub public_url: String,
+    /// Where "sign in" links lead (message notification, intake reminder): the
+    /// practice's `CLIENT_PORTAL_URL`, else the built-in `PUBLIC_URL/account`.
+    pub portal_url: String,
     pub mail_from: Mailbox,
     pub reset_link_ttl: Duration,
     /// Attempts before a transiently failing email is given up as `failed`.
@@ -94,7 +97,7 @@ impl Deliverer {
             },
         };
         let link = token.as_ref().map(|t| self.link_url(t));
-        let portal = format!("{}/", self.config.public_url);
+        let portal = self.config.portal_url.as_str();
         let forms = match delivery.kind {
             EmailKind::IntakeReminder => access::intake_forms::assigned(&self.db, client.id, true)
                 .await?
@@ -116,13 +119,8 @@ impl Deliverer {
                 expires_in: templates::human_duration(self.config.reset_link_ttl),
             },
             (EmailKind::EmailChangedNotice, None) => EmailContent::EmailChangedNotice,
-            (EmailKind::MessageNotification, None) => {
-                EmailContent::MessageNotification { portal: &portal }
-            }
-            (EmailKind::IntakeReminder, None) => EmailContent::IntakeReminder {
-                portal: &portal,
-                forms,
-            },
+            (EmailKind::MessageNotification, None) => EmailContent::MessageNotification { portal },
+            (EmailKind::IntakeReminder, None) => EmailContent::IntakeReminder { portal, forms },
             (kind, link) => {
                 let reason = format!(
                     "a {kind} email {} a link",

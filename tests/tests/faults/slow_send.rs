@@ -66,6 +66,7 @@ async fn a_send_slower_than_the_lease_keeps_its_claim_and_goes_out_once() {
         clock: api.state.clock.clone(),
         config: DeliveryConfig {
             public_url: api.state.settings.public_url.clone(),
+            portal_url: api.state.settings.client_home_url(),
             mail_from: api.state.settings.email.mail_from.clone(),
             reset_link_ttl: Duration::from_secs(3600),
             max_attempts: 3,

@@ -19,15 +19,6 @@ pub fn cookie(token: &str, secure: bool) -> String {
     format!("{COOKIE}={token}; Path=/account; HttpOnly; SameSite=Strict; Max-Age=3600{secure}")
 }
 
-fn cookie_value(req: &Request) -> Option<&str> {
-    req.headers()
-        .get_all("cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-}
-
 /// Whether a form post carries the cookie's token and, as far as the browser says
 /// where it comes from, comes from this site. With `Referrer-Policy: no-referrer`
 /// browsers send `Origin: null`, so `Sec-Fetch-Site` is the better witness.
@@ -43,8 +34,8 @@ pub fn verify(req: &Request, submitted: &str) -> bool {
                 .is_some_and(|(_, rest)| rest == host)
         }
     };
-    let matches =
-        cookie_value(req).is_some_and(|c| constant_time_eq(c.as_bytes(), submitted.as_bytes()));
+    let matches = super::session::cookie(req, COOKIE)
+        .is_some_and(|c| constant_time_eq(c.as_bytes(), submitted.as_bytes()));
     same_site && matches && !submitted.is_empty()
 }
 

@@ -1,28 +1,64 @@
-//! The pages email links open: `GET /account/setup?token=…` shows the link's state
-//! and never uses it (mail scanners cannot burn links); the form's `POST` does.
-//! `GET/POST /account/forgot` asks for a password-reset link.
+//! The client's pages, server-rendered without JavaScript. Email links open them:
+//! `/account/setup?token=…` (never used up by being opened; the form's `POST` does
+//! it), `/account/forgot`, `/account/sign-in` and `/account`, the signed-in client's
+//! home (forms, messages, password). Every `POST` is CSRF-protected.
 mod csrf;
+mod home;
 mod render;
+mod session;
+mod setup;
+mod sign_in;
+mod view;
 
 use super::WebState;
 use super::client_address::ClientAddress;
 use crate::error::AppError;
-use crate::service::throttle::Action;
-use crate::service::{links, reset_requests};
-use entity::account_link::LinkKind;
 use minijinja::context;
+use poem::error::ReadBodyError;
+use poem::http::Method;
 use poem::http::StatusCode;
-use poem::web::{Data, Form, Query};
-use poem::{IntoResponse, Request, Response, Route, get, handler};
-use secrecy::SecretString;
-use serde::Deserialize;
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, get, handler, post};
+use std::sync::Arc;
+
+/// The largest form a page posts: an intake form's answers (at most 32 KiB as
+/// JSON) percent-encoded, with room to spare.
+const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// The account routes, mounted under `/account`.
-pub fn routes() -> Route {
+pub fn routes() -> impl Endpoint<Output = Response> {
     Route::new()
-        .at("/setup", get(setup_page).post(setup_submit))
-        .at("/forgot", get(forgot_page).post(forgot_submit))
+        .at("/", get(home::page))
+        .at("/intake", post(home::submit_form))
+        .at("/password", post(home::change_password))
+        .at("/sign-in", get(sign_in::page).post(sign_in::submit))
+        .at("/sign-out", post(sign_in::sign_out))
+        .at("/setup", get(setup::setup_page).post(setup::setup_submit))
+        .at(
+            "/forgot",
+            get(setup::forgot_page).post(setup::forgot_submit),
+        )
         .at("/style.css", get(style))
+        .around(limit_form)
+}
+
+/// Reads a form post whole, refusing one larger than any page sends (413) before
+/// a handler parses it.
+async fn limit_form<E: Endpoint>(next: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    if req.method() == Method::POST {
+        match req.take_body().into_bytes_limit(MAX_FORM_BYTES).await {
+            Ok(bytes) => req.set_body(bytes),
+            Err(ReadBodyError::PayloadTooLarge) => {
+                let ctx = context! { message => "The form is larger than this page accepts." };
+                return Ok(render::page(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "refused.html",
+                    ctx,
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    next.call(req).await.map(IntoResponse::into_response)
 }
 
 #[handler]
@@ -33,65 +69,22 @@ fn style() -> Response {
         .into_response()
 }
 
-#[derive(Deserialize)]
-struct TokenQuery {
-    #[serde(default)]
-    token: String,
-}
-
-#[derive(Deserialize)]
-struct SetupForm {
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    confirm: String,
-    #[serde(default)]
-    csrf: String,
-}
-
-#[derive(Deserialize)]
-struct ForgotForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    csrf: String,
-}
-
+/// Whether the site is served over https (cookies are then `Secure`).
 fn secure(web: &WebState) -> bool {
     web.app.settings.public_url.starts_with("https://")
 }
 
-/// The setup form (or the link's state), with a fresh CSRF token.
-async fn show_setup(
-    web: &WebState,
-    token: &str,
-    error: Option<String>,
-    suggestions: Vec<String>,
-) -> Response {
-    let found = match links::find(&web.app.db, token, web.app.clock.now()).await {
-        Ok(found) => found,
-        Err(e) => return error_page(e),
-    };
-    let csrf = csrf::new_token();
-    let view = links::LinkView::of(found);
-    let (first_name, practice) = (view.first_name, view.practice);
-    let state = view.state.as_str();
-    let kind = view.kind.map(|k| match k {
-        LinkKind::Invite => "INVITE",
-        LinkKind::PasswordReset => "PASSWORD_RESET",
-    });
-    let status = match state {
-        "VALID" if error.is_some() => StatusCode::UNPROCESSABLE_ENTITY,
-        "VALID" => StatusCode::OK,
-        "INVALID" => StatusCode::NOT_FOUND,
-        _ => StatusCode::GONE,
-    };
-    let ctx = context! { state, first_name, practice, kind, token, csrf, error, suggestions };
-    render::page(status, "setup.html", ctx)
-        .with_header("set-cookie", csrf::cookie(&csrf, secure(web)))
-        .into_response()
+/// The client's address as decided for this request (behind proxies too).
+fn remote_ip(req: &Request) -> Option<String> {
+    ClientAddress::of(req).text()
+}
+
+/// A `303 See Other` to `location` (after a form post, or to sign in).
+fn see_other(location: &str) -> Response {
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header("location", location)
+        .finish()
 }
 
 /// The page for an error the form cannot fix: too many attempts (429), or the
@@ -112,101 +105,16 @@ fn error_page(e: AppError) -> Response {
         .with_header("retry-after", retry_after_seconds.to_string())
         .into_response();
     }
+    if let AppError::NotFound(what) = e {
+        let message = format!("{what} not found: it may have been removed by the practice.");
+        return render::page(StatusCode::NOT_FOUND, "refused.html", context! { message });
+    }
     tracing::warn!(error = %e, "account page unavailable");
     let ctx = context! { message => "The portal is unavailable right now; try again in a minute." };
     render::page(StatusCode::SERVICE_UNAVAILABLE, "refused.html", ctx)
 }
 
 fn refused() -> Response {
-    let ctx = context! { message => "This form expired or did not come from this site. Open the link from your email again." };
+    let ctx = context! { message => "This form expired or did not come from this site. Go back, reload the page and try again." };
     render::page(StatusCode::FORBIDDEN, "refused.html", ctx)
-}
-
-#[handler]
-async fn setup_page(
-    req: &Request,
-    Query(q): Query<TokenQuery>,
-    Data(web): Data<&WebState>,
-) -> Response {
-    let throttle = &web.app.throttle;
-    let ip = client_ip(req);
-    let checked = throttle.check(Action::AccountLink, ip.as_deref(), &q.token);
-    if let Err(e) = checked.await {
-        return error_page(e);
-    }
-    show_setup(web, &q.token, None, vec![]).await
-}
-
-/// The client's address as decided for this request (behind proxies too).
-fn client_ip(req: &Request) -> Option<String> {
-    ClientAddress::of(req).text()
-}
-
-#[handler]
-async fn setup_submit(
-    req: &Request,
-    Form(form): Form<SetupForm>,
-    Data(web): Data<&WebState>,
-) -> Response {
-    if !csrf::verify(req, &form.csrf) {
-        return refused();
-    }
-    if form.password != form.confirm {
-        let error = "The two passwords differ.".to_owned();
-        return show_setup(web, &form.token, Some(error), vec![]).await;
-    }
-    let ip = client_ip(req);
-    let password = SecretString::from(form.password);
-    match links::complete(&web.app, &form.token, password, ip).await {
-        Ok(done) => {
-            let practice =
-                crate::service::providers::organization(&web.app.db, done.client.organization_id)
-                    .await
-                    .map(|o| o.name)
-                    .unwrap_or_default();
-            let forms: Vec<String> = done
-                .pending_forms
-                .into_iter()
-                .map(|(_, f)| f.title)
-                .collect();
-            let ctx = context! { practice, first_name => done.client.first_name, forms };
-            render::page(StatusCode::OK, "done.html", ctx)
-        }
-        Err(AppError::WeakPassword(w)) => {
-            show_setup(web, &form.token, Some(w.message), w.suggestions).await
-        }
-        Err(AppError::Link(_)) => show_setup(web, &form.token, None, vec![]).await,
-        Err(e) => error_page(e),
-    }
-}
-
-#[handler]
-fn forgot_page(Data(web): Data<&WebState>) -> Response {
-    let csrf = csrf::new_token();
-    render::page(
-        StatusCode::OK,
-        "forgot.html",
-        context! { csrf, sent => false },
-    )
-    .with_header("set-cookie", csrf::cookie(&csrf, secure(web)))
-    .into_response()
-}
-
-#[handler]
-async fn forgot_submit(
-    req: &Request,
-    Form(form): Form<ForgotForm>,
-    Data(web): Data<&WebState>,
-) -> Response {
-    if !csrf::verify(req, &form.csrf) {
-        return refused();
-    }
-    let ip = client_ip(req);
-    // The same answer whether or not the address is known, and for malformed ones.
-    if let Ok(email) = crate::domain::EmailAddress::parse(&form.email, "email")
-        && let Err(e) = reset_requests::request(&web.app, email.normalized(), ip).await
-    {
-        return error_page(e);
-    }
-    render::page(StatusCode::OK, "forgot.html", context! { sent => true })
 }

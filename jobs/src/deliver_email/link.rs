@@ -10,6 +10,15 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+/// What minting came to.
+pub(super) enum Minted {
+    Link(LinkToken),
+    /// A newer change made the email stale; the delivery is marked superseded.
+    Superseded,
+    /// Another worker took the claim over (this one's lease ran out): nothing minted.
+    ClaimLost,
+}
+
 impl Deliverer {
     /// Mints the link, unless the client changed since the email was queued (then
     /// the delivery is marked superseded; see [`invalidation::mint_allowed`]).
@@ -23,7 +32,7 @@ impl Deliverer {
         &self,
         delivery: &email_delivery::Model,
         kind: LinkKind,
-    ) -> Result<Option<LinkToken>, DbErr> {
+    ) -> Result<Minted, DbErr> {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         if !invalidation::mint_allowed(&txn, delivery).await? {
@@ -31,7 +40,7 @@ impl Deliverer {
                 .await?;
             txn.commit().await?;
             tracing::info!("delivery superseded by a newer change");
-            return Ok(None);
+            return Ok(Minted::Superseded);
         }
         let token = LinkToken::generate();
         let ttl = chrono::Duration::from_std(self.config.reset_link_ttl).unwrap_or_default();
@@ -51,13 +60,26 @@ impl Deliverer {
         }
         .insert(&txn)
         .await?;
-        email_delivery::Entity::update_many()
+        // Records the link on the delivery only while this worker still holds it,
+        // extending the lease: the look before the hand-off (see `still_holding`).
+        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
+        let held = email_delivery::Entity::update_many()
             .col_expr(email_delivery::Column::AccountLinkId, Expr::value(link_id))
+            .col_expr(
+                email_delivery::Column::ClaimedUntil,
+                Expr::value(now + lease),
+            )
             .filter(email_delivery::Column::Id.eq(delivery.id))
+            .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
+            .filter(email_delivery::Column::Attempts.eq(delivery.attempts))
             .exec(&txn)
             .await?;
+        if held.rows_affected == 0 {
+            txn.rollback().await?;
+            return Ok(Minted::ClaimLost);
+        }
         txn.commit().await?;
-        Ok(Some(token))
+        Ok(Minted::Link(token))
     }
 
     pub(super) fn link_url(&self, token: &LinkToken) -> String {

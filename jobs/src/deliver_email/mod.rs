@@ -15,9 +15,13 @@ use chrono::{DateTime, Utc};
 use entity::email_delivery::{DeliveryStatus, EmailKind};
 use entity::{client, email_delivery, organization};
 use lettre::message::Mailbox;
+use link::Minted;
 pub use outcome::backoff;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter,
+    QuerySelect,
+};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -92,8 +96,9 @@ impl Deliverer {
         let token = match delivery.link_kind {
             None => None,
             Some(kind) => match self.mint_link(&delivery, kind).await? {
-                Some(token) => Some(token),
-                None => return Ok(Outcome::Superseded),
+                Minted::Link(token) => Some(token),
+                Minted::Superseded => return Ok(Outcome::Superseded),
+                Minted::ClaimLost => return Ok(Self::claim_lost()),
             },
         };
         let link = token.as_ref().map(|t| self.link_url(t));
@@ -143,10 +148,10 @@ impl Deliverer {
         };
         drop(link);
         // Last look before the hand-off: a worker whose claim was taken over (its
-        // lease ran out) must not send a second copy.
-        if !self.still_holding(&delivery).await? {
-            tracing::info!("claim taken over by another worker; not sending");
-            return Ok(Outcome::Skipped);
+        // lease ran out) must not send a second copy. A link email looked when it
+        // minted its link, a moment ago, in the same transaction.
+        if token.is_none() && !self.still_holding(&delivery).await? {
+            return Ok(Self::claim_lost());
         }
         let sent = self
             .mailer
@@ -161,6 +166,11 @@ impl Deliverer {
             Err(SendError::Permanent(reason)) => self.fail(&delivery, &client, reason).await,
             Err(SendError::Transient(reason)) => self.retry_later(&delivery, &client, reason).await,
         }
+    }
+
+    fn claim_lost() -> Outcome {
+        tracing::info!("claim taken over by another worker; not sending");
+        Outcome::Skipped
     }
 
     /// Takes the row if it is due and nobody holds it; counts the attempt.
@@ -178,7 +188,7 @@ impl Deliverer {
                     .add(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
                     .add(email_delivery::Column::ClaimedUntil.lt(now)),
             );
-        let claimed = email_delivery::Entity::update_many()
+        let mut claimed = email_delivery::Entity::update_many()
             .col_expr(
                 email_delivery::Column::Status,
                 Expr::value(DeliveryStatus::Sending),
@@ -194,23 +204,22 @@ impl Deliverer {
             .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now))
             .filter(email_delivery::Column::Id.eq(id))
             .filter(claimable)
-            .exec(&self.db)
+            .exec_with_returning(&self.db)
             .await?;
-        if claimed.rows_affected == 0 {
-            return Ok(None);
-        }
-        email_delivery::Entity::find_by_id(id).one(&self.db).await
+        Ok(claimed.pop())
     }
 
+    /// The client and their practice's name, in one query.
     async fn recipient(&self, client_id: Uuid) -> Result<Option<(client::Model, String)>, DbErr> {
-        let Some(client) = client::Entity::find_by_id(client_id).one(&self.db).await? else {
-            return Ok(None);
-        };
-        let practice = organization::Entity::find_by_id(client.organization_id)
+        let practice = client::Entity::belongs_to(organization::Entity)
+            .from(client::Column::OrganizationId)
+            .to(organization::Column::Id)
+            .into();
+        let found = client::Entity::find_by_id(client_id)
+            .select_also(organization::Entity)
+            .join(JoinType::LeftJoin, practice)
             .one(&self.db)
-            .await?
-            .map(|o| o.name)
-            .unwrap_or_default();
-        Ok(Some((client, practice)))
+            .await?;
+        Ok(found.map(|(client, org)| (client, org.map(|o| o.name).unwrap_or_default())))
     }
 }

@@ -32,6 +32,17 @@ const SIGNED_HEADERS: &[&str] = &[
     "Auto-Submitted",
 ];
 
+/// What is wrong with a DKIM setting, by the part it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DkimError {
+    #[error("{0}")]
+    Domain(String),
+    #[error("{0}")]
+    Selector(String),
+    #[error("{0}")]
+    Key(String),
+}
+
 /// Signs messages for one domain with one key.
 pub struct DkimSigner {
     domain: String,
@@ -54,18 +65,20 @@ impl std::fmt::Debug for DkimSigner {
 impl DkimSigner {
     /// A signer for `domain` under `selector` with the PEM private key `pem`; the
     /// error says what is wrong with the key without quoting it.
-    pub fn new(domain: &str, selector: &str, pem: &str) -> Result<Self, String> {
+    pub fn new(domain: &str, selector: &str, pem: &str) -> Result<Self, DkimError> {
         let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
         if !is_dns_name(&domain) || !domain.contains('.') {
-            return Err(format!("{domain:?} is not a domain name like example.com"));
+            return Err(DkimError::Domain(format!(
+                "{domain:?} is not a domain name like example.com"
+            )));
         }
         let selector = selector.trim().to_ascii_lowercase();
         if !is_dns_name(&selector) {
-            return Err(format!(
+            return Err(DkimError::Selector(format!(
                 "{selector:?} is not a selector (letters, digits, hyphens, dots)"
-            ));
+            )));
         }
-        let (algorithm, key) = signing_key(pem)?;
+        let (algorithm, key) = signing_key(pem).map_err(DkimError::Key)?;
         let headers = SIGNED_HEADERS
             .iter()
             .map(|h| HeaderName::new_from_ascii_str(h))
@@ -109,6 +122,16 @@ impl DkimSigner {
     pub fn algorithm(&self) -> String {
         self.algorithm.to_string()
     }
+
+    /// Whether mail from `address`'s domain aligns with the signing domain for
+    /// DMARC (relaxed: one is the other or a subdomain of it). Receivers that apply
+    /// DMARC ignore a signature that does not align.
+    pub fn aligns_with(&self, from_domain: &str) -> bool {
+        let from = from_domain.trim_end_matches('.').to_ascii_lowercase();
+        let within =
+            |inner: &str, outer: &str| inner == outer || inner.ends_with(&format!(".{outer}"));
+        within(&from, &self.domain) || within(&self.domain, &from)
+    }
 }
 
 /// Reads the PEM key into lettre's form: PKCS#1 PEM for RSA, the base64 seed for
@@ -128,9 +151,15 @@ fn signing_key(pem: &str) -> Result<(DkimSigningAlgorithm, DkimSigningKey), Stri
         ),
         "PRIVATE KEY" => RsaPrivateKey::from_pkcs8_pem(pem).ok(),
         "ENCRYPTED PRIVATE KEY" => {
-            return Err("is encrypted; give the unencrypted key (readable by the service only)".into());
+            return Err(
+                "is encrypted; give the unencrypted key (readable by the service only)".into(),
+            );
         }
-        other => return Err(format!("holds a {other}, not an RSA or Ed25519 private key")),
+        other => {
+            return Err(format!(
+                "holds a {other}, not an RSA or Ed25519 private key"
+            ));
+        }
     };
     if let Some(key) = rsa {
         let bits = key.size() * 8;
@@ -171,7 +200,7 @@ fn is_dns_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::DkimSigner;
+    use super::{DkimError, DkimSigner};
 
     #[test]
     fn what_is_not_a_usable_key_is_named_without_quoting_it() {
@@ -197,9 +226,86 @@ mod tests {
         ];
         for (pem, expected) in cases {
             let e = DkimSigner::new("clinic.example", "portal", pem).unwrap_err();
+            let DkimError::Key(e) = e else {
+                panic!("{pem:?}: {e:?}")
+            };
             assert!(e.contains(expected), "{pem:?}: {e}");
             assert!(!e.contains("bm90IGEga2V5"), "{e}");
         }
+    }
+
+    fn rsa_pem(bits: usize, pkcs1: bool) -> String {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        use rsa::pkcs8::EncodePrivateKey;
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap();
+        let ending = rsa::pkcs8::LineEnding::LF;
+        match pkcs1 {
+            true => key.to_pkcs1_pem(ending).unwrap().to_string(),
+            false => key.to_pkcs8_pem(ending).unwrap().to_string(),
+        }
+    }
+
+    fn signature_of(signer: &DkimSigner) -> String {
+        let mut message = lettre::Message::builder()
+            .from("Clinic <no-reply@clinic.example>".parse().unwrap())
+            .to("jane@example.com".parse().unwrap())
+            .subject("Hello")
+            .body("Hello".to_owned())
+            .unwrap();
+        signer.sign(&mut message);
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        let start = raw.find("DKIM-Signature: ").expect("a signature");
+        raw[start..].to_owned()
+    }
+
+    #[test]
+    fn rsa_keys_in_either_pem_form_and_ed25519_keys_sign() {
+        use ed25519_dalek::pkcs8::EncodePrivateKey;
+        let ed25519 = ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .unwrap()
+            .to_string();
+        for (pem, algorithm) in [
+            (rsa_pem(2048, true), "rsa"),
+            (rsa_pem(2048, false), "rsa"),
+            (ed25519, "ed25519"),
+        ] {
+            let signer = DkimSigner::new("Clinic.Example.", "portal2026", &pem).unwrap();
+            assert_eq!(signer.algorithm(), algorithm);
+            assert_eq!(signer.record_name(), "portal2026._domainkey.clinic.example");
+            let header = signature_of(&signer);
+            for tag in [
+                format!("a={algorithm}-sha256;"),
+                "d=clinic.example;".to_owned(),
+                "s=portal2026;".to_owned(),
+                "c=relaxed/relaxed;".to_owned(),
+                "h=from:to:subject:date:message-id:mime-version:auto-submitted;".to_owned(),
+            ] {
+                assert!(header.contains(&tag), "{tag} in {header}");
+            }
+            assert!(!format!("{signer:?}").contains("PRIVATE"));
+        }
+    }
+
+    #[test]
+    fn a_short_rsa_key_is_refused() {
+        let e = DkimSigner::new("clinic.example", "portal", &rsa_pem(1024, false)).unwrap_err();
+        assert_eq!(
+            e,
+            DkimError::Key("holds a 1024-bit RSA key; DKIM needs at least 2048 bits".into())
+        );
+    }
+
+    #[test]
+    fn alignment_is_the_same_domain_or_a_parent() {
+        let pem = rsa_pem(2048, false);
+        let signer = DkimSigner::new("clinic.example", "portal", &pem).unwrap();
+        assert!(signer.aligns_with("clinic.example"));
+        assert!(signer.aligns_with("mail.clinic.example"));
+        assert!(!signer.aligns_with("otherclinic.example"));
+        assert!(!signer.aligns_with("clinic.example.org"));
+        let signer = DkimSigner::new("mail.clinic.example", "portal", &pem).unwrap();
+        assert!(signer.aligns_with("clinic.example"));
     }
 
     #[test]
@@ -213,7 +319,14 @@ mod tests {
             ("clinic.example", ""),
         ] {
             let e = DkimSigner::new(domain, selector, pem).unwrap_err();
-            assert!(e.contains("is not a"), "{domain} {selector}: {e}");
+            assert!(
+                matches!(e, DkimError::Domain(_) | DkimError::Selector(_)),
+                "{domain} {selector}: {e:?}"
+            );
+            assert!(
+                e.to_string().contains("is not a"),
+                "{domain} {selector}: {e}"
+            );
         }
     }
 }

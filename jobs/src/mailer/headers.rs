@@ -88,7 +88,11 @@ mod tests {
         headers.set(Sender(mailbox.clone()));
         let parsed: lettre::message::header::From = headers.get().expect("parses back");
         let back: Vec<Mailbox> = Mailboxes::from(parsed).into();
-        assert_eq!(back, vec![mailbox], "the raw value parses back to the mailbox");
+        assert_eq!(
+            back,
+            vec![mailbox],
+            "the raw value parses back to the mailbox"
+        );
         headers.to_string()
     }
 
@@ -111,7 +115,10 @@ mod tests {
                 "\"The \\\"Best\\\" Clinic \\\\ Co\" <a@clinic.example>",
                 "From: \"The \\\"Best\\\" Clinic \\\\ Co\" <a@clinic.example>\r\n",
             ),
-            ("no-reply@clinic.example", "From: no-reply@clinic.example\r\n"),
+            (
+                "no-reply@clinic.example",
+                "From: no-reply@clinic.example\r\n",
+            ),
         ];
         for (mailbox, expected) in cases {
             assert_eq!(from_line(mailbox), expected);

@@ -1,7 +1,7 @@
 //! Wiring the parts together: the shared state (database, limiter, queue, clock)
 //! and the email worker, chosen by mode (embedded or Redis).
 use super::{StartupError, connect_database, migrate};
-use crate::configuration::{AppEnv, Settings};
+use crate::configuration::Settings;
 use crate::service::passwords::Passwords;
 use crate::service::resend_cap::{
     InProcessLimiter, OutboxHistory, ResendLimiter, SendHistory, Window,
@@ -134,7 +134,7 @@ pub fn email_worker(state: &AppState, backend: WorkerBackend) -> Result<Worker, 
     let mailer = Mailer::from_url(email.smtp_url.expose_secret())
         .map_err(|m| config_error("SMTP_URL", &m))?
         .signed_by(email.dkim.clone());
-    announce_dkim(&state.settings);
+    super::dkim_notice::announce(&state.settings);
     let config = DeliveryConfig {
         public_url: state.settings.public_url.clone(),
         mail_from: email.mail_from.clone(),
@@ -154,37 +154,6 @@ pub fn email_worker(state: &AppState, backend: WorkerBackend) -> Result<Worker, 
         queue: state.queue.clone(),
         sweep_grace: email.sweep_grace,
     })
-}
-
-/// Says once, as the worker starts, whether its mail is signed. Production mail
-/// without DKIM is signed only if the relay does it, and is more likely to land
-/// in spam; it still goes out.
-fn announce_dkim(settings: &Settings) {
-    let from_domain = settings.email.mail_from.email.domain();
-    match &settings.email.dkim {
-        Some(signer) => {
-            tracing::info!(
-                domain = signer.domain(),
-                record = %signer.record_name(),
-                algorithm = %signer.algorithm(),
-                "emails are DKIM-signed"
-            );
-            if !signer.aligns_with(from_domain) {
-                tracing::warn!(
-                    dkim_domain = signer.domain(),
-                    mail_from_domain = from_domain,
-                    "DKIM_DOMAIN is not MAIL_FROM's domain or a parent of it; \
-                     receivers applying DMARC may not count the signature"
-                );
-            }
-        }
-        None if settings.app_env == AppEnv::Production => tracing::warn!(
-            mail_from_domain = from_domain,
-            "emails are not DKIM-signed: set DKIM_DOMAIN, DKIM_SELECTOR and \
-             DKIM_PRIVATE_KEY_FILE, or make sure the mail relay signs them"
-        ),
-        None => {}
-    }
 }
 
 /// Choices made by the caller rather than the environment.

@@ -5,6 +5,7 @@
 
 pub mod check_intake_forms;
 pub mod deliver_email;
+pub mod dkim;
 pub mod error;
 pub mod mailer;
 pub mod maintenance;

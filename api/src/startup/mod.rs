@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod dkim_notice;
 mod wiring;
 
 pub use wiring::{Built, Options, build_state, email_worker};

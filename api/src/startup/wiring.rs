@@ -132,7 +132,9 @@ fn redis_connection_config() -> redis::aio::ConnectionManagerConfig {
 pub fn email_worker(state: &AppState, backend: WorkerBackend) -> Result<Worker, StartupError> {
     let email = &state.settings.email;
     let mailer = Mailer::from_url(email.smtp_url.expose_secret())
-        .map_err(|m| config_error("SMTP_URL", &m))?;
+        .map_err(|m| config_error("SMTP_URL", &m))?
+        .signed_by(email.dkim.clone());
+    super::dkim_notice::announce(&state.settings);
     let config = DeliveryConfig {
         public_url: state.settings.public_url.clone(),
         portal_url: state.settings.client_home_url(),

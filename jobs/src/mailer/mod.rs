@@ -1,15 +1,27 @@
 //! Sending a rendered email: SMTP (`smtp://`, `smtp://…?tls=required`, `smtps://` with
-//! credentials) or `.eml` files in a directory (`file://DIR`, the embedded default).
+//! credentials) or `.eml` files in a directory (`file://DIR`, the embedded default),
+//! DKIM-signed when a key is configured.
+mod headers;
+
+use crate::dkim::DkimSigner;
 use crate::templates::Rendered;
-use lettre::message::header::{Header, HeaderName, HeaderValue};
+use headers::AutoSubmitted;
+use lettre::address::Envelope;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// Where mail goes.
+/// Where mail goes, and the key it is signed with.
 #[derive(Clone)]
-pub enum Mailer {
+pub struct Mailer {
+    transport: Transport,
+    dkim: Option<Arc<DkimSigner>>,
+}
+
+#[derive(Clone)]
+enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Files {
         dir: PathBuf,
@@ -19,9 +31,13 @@ pub enum Mailer {
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Smtp(_) => f.write_str("Mailer::Smtp"),
-            Self::Files { dir, .. } => write!(f, "Mailer::Files({})", dir.display()),
+        match &self.transport {
+            Transport::Smtp(_) => f.write_str("Mailer::Smtp")?,
+            Transport::Files { dir, .. } => write!(f, "Mailer::Files({})", dir.display())?,
+        }
+        match &self.dkim {
+            Some(signer) => write!(f, " signed by {signer:?}"),
+            None => Ok(()),
         }
     }
 }
@@ -46,25 +62,44 @@ impl Mailer {
     pub fn from_url(url: &str) -> Result<Self, String> {
         if let Some(dir) = url.strip_prefix("file://") {
             let dir = PathBuf::from(if dir.is_empty() { "." } else { dir });
-            return Ok(Self::Files {
+            return Ok(Self::unsigned(Transport::Files {
                 transport: AsyncFileTransport::new(&dir),
                 dir,
-            });
+            }));
         }
         if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
             return Err("must start with smtp://, smtps:// or file://".into());
         }
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("cannot be used: {e}"))?;
-        Ok(Self::Smtp(builder.timeout(Some(SMTP_TIMEOUT)).build()))
+        let transport = builder.timeout(Some(SMTP_TIMEOUT)).build();
+        Ok(Self::unsigned(Transport::Smtp(transport)))
+    }
+
+    fn unsigned(transport: Transport) -> Self {
+        Self {
+            transport,
+            dkim: None,
+        }
+    }
+
+    /// Signs every message with `signer` from now on (`None`: unsigned).
+    pub fn signed_by(self, signer: Option<Arc<DkimSigner>>) -> Self {
+        Self {
+            dkim: signer,
+            ..self
+        }
     }
 
     /// Hands `email` over to the server (or writes it).
     pub async fn send(&self, from: &Mailbox, to: &str, email: &Rendered) -> Result<(), SendError> {
-        let message = build(from, to, email)?;
-        match self {
-            Self::Smtp(transport) => transport.send(message).await.map(drop).map_err(classify),
-            Self::Files { dir, transport } => {
+        let mut message = build(from, to, email)?;
+        if let Some(signer) = &self.dkim {
+            signer.sign(&mut message);
+        }
+        match &self.transport {
+            Transport::Smtp(transport) => transport.send(message).await.map(drop).map_err(classify),
+            Transport::Files { dir, transport } => {
                 tokio::fs::create_dir_all(dir).await.map_err(|e| {
                     SendError::Transient(format!("cannot create {}: {e}", dir.display()))
                 })?;
@@ -79,8 +114,9 @@ impl Mailer {
 }
 
 /// The message as it goes out: `Message-ID` on the sender's own domain (not the
-/// machine's host name), and `Auto-Submitted: auto-generated` so vacation replies and
-/// other robots do not answer the no-reply address (RFC 3834).
+/// machine's host name), `Auto-Submitted: auto-generated` so vacation replies and
+/// other robots do not answer the no-reply address (RFC 3834), and the sender's
+/// name encoded only when it needs to be.
 fn build(from: &Mailbox, to: &str, email: &Rendered) -> Result<Message, SendError> {
     let to: Mailbox = to
         .parse()
@@ -93,7 +129,11 @@ fn build(from: &Mailbox, to: &str, email: &Rendered) -> Result<Message, SendErro
     Message::builder()
         .message_id(Some(id))
         .header(AutoSubmitted)
-        .from(from.clone())
+        .header(headers::Sender(from.clone()))
+        .envelope(
+            Envelope::new(Some(from.email.clone()), vec![to.email.clone()])
+                .map_err(|e| SendError::Permanent(format!("invalid envelope: {e}")))?,
+        )
         .to(to)
         .subject(email.subject.clone())
         .multipart(MultiPart::alternative_plain_html(
@@ -101,25 +141,6 @@ fn build(from: &Mailbox, to: &str, email: &Rendered) -> Result<Message, SendErro
             email.html.clone(),
         ))
         .map_err(|e| SendError::Permanent(format!("message cannot be built: {e}")))
-}
-
-/// `Auto-Submitted: auto-generated` (RFC 3834): every email here is sent by the
-/// service, not by a person.
-#[derive(Debug, Clone, Copy)]
-struct AutoSubmitted;
-
-impl Header for AutoSubmitted {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("Auto-Submitted")
-    }
-
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self)
-    }
-
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "auto-generated".to_owned())
-    }
 }
 
 fn classify(e: lettre::transport::smtp::Error) -> SendError {

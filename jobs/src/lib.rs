@@ -8,6 +8,7 @@ pub mod deliver_email;
 pub mod error;
 pub mod mailer;
 pub mod maintenance;
+pub mod metrics;
 pub mod periodic;
 pub mod queue;
 pub mod sweeper;

@@ -3,6 +3,7 @@
 use crate::templates::Rendered;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,6 +40,8 @@ pub enum SendError {
 
 /// The SMTP conversation may not take longer than this.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a readiness check waits for the SMTP server.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Mailer {
     /// Builds the mailer for `url`; the error names what is wrong without echoing
@@ -57,6 +60,46 @@ impl Mailer {
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("cannot be used: {e}"))?;
         Ok(Self::Smtp(builder.timeout(Some(SMTP_TIMEOUT)).build()))
+    }
+
+    /// A mailer for readiness checks only: its own connection (closed when idle), so
+    /// a check never waits behind the deliveries holding the sending pool.
+    pub fn probe_from_url(url: &str) -> Result<Self, String> {
+        match Self::from_url(url)? {
+            Self::Smtp(_) => {
+                let pool = PoolConfig::new()
+                    .max_size(1)
+                    .min_idle(0)
+                    .idle_timeout(Duration::from_secs(1));
+                let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| format!("cannot be used: {e}"))?;
+                Ok(Self::Smtp(
+                    builder
+                        .timeout(Some(PROBE_TIMEOUT))
+                        .pool_config(pool)
+                        .build(),
+                ))
+            }
+            files => Ok(files),
+        }
+    }
+
+    /// Whether mail can be handed over now: the SMTP server answers `NOOP` within
+    /// a couple of seconds, or the mail directory exists or can be created.
+    pub async fn answers(&self) -> Result<(), String> {
+        match self {
+            Self::Smtp(transport) => {
+                match tokio::time::timeout(PROBE_TIMEOUT, transport.test_connection()).await {
+                    Ok(Ok(true)) => Ok(()),
+                    Ok(Ok(false)) => Err("the SMTP server did not answer NOOP".into()),
+                    Ok(Err(e)) => Err(format!("SMTP: {e}")),
+                    Err(_) => Err("the SMTP server did not answer in time".into()),
+                }
+            }
+            Self::Files { dir, .. } => tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| format!("cannot create {}: {e}", dir.display())),
+        }
     }
 
     /// Hands `email` over to the server (or writes it).

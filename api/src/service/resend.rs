@@ -70,10 +70,12 @@ impl<'a> CountedSend<'a> {
                     ip,
                 };
                 audit::record(self.db, entry).await?;
-                let limited = match self.cap {
-                    Cap::Provider => Limited::ClientEmails,
-                    Cap::SelfService => Limited::PasswordResetEmails,
+                let (limited, label) = match self.cap {
+                    Cap::Provider => (Limited::ClientEmails, "provider"),
+                    Cap::SelfService => (Limited::PasswordResetEmails, "self_service"),
                 };
+                let refusals = crate::telemetry::metrics::RESEND_CAP_REFUSALS;
+                metrics::counter!(refusals, "cap" => label).increment(1);
                 Err(AppError::RateLimited {
                     limited,
                     next_available_at: quota.next_available_at,

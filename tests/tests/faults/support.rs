@@ -101,6 +101,8 @@ pub fn start_worker(app: &TestApp, smtp_url: &str) -> Process {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "info,portal_api=debug,jobs=debug")
         .env("LOG_FORMAT", "json")
+        // Workers run side by side: each takes a free port for its endpoints.
+        .env("WORKER_BIND", "127.0.0.1:0")
         .env("DATABASE_URL", settings.database_url.expose_secret())
         .env("DATABASE_MAX_CONNECTIONS", "5")
         .env(

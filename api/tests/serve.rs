@@ -73,7 +73,12 @@ async fn json_logs_carry_request_ids_and_never_a_password_or_token() {
         .as_str()
         .unwrap()
         .to_owned();
-    post(&url, "query ClientCount { clients { totalCount } }", Some(&token)).await;
+    post(
+        &url,
+        "query ClientCount { clients { totalCount } }",
+        Some(&token),
+    )
+    .await;
     let create = r#"mutation { createClient(input: {firstName: "Jane", lastName: "Doe", email: "jane@example.com"}) { client { id } } }"#;
     post(&url, create, Some(&token)).await;
     let link = link_token(&wait_for_eml(&dir.path().join("mail")));
@@ -233,7 +238,10 @@ async fn metrics_have_help_start_refusals_at_zero_and_count_a_capped_resend() {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let text = loop {
         let text = metrics(&url).await;
-        let sent = sample(&text, r#"email_deliveries_total{kind="welcome",outcome="sent"}"#);
+        let sent = sample(
+            &text,
+            r#"email_deliveries_total{kind="welcome",outcome="sent"}"#,
+        );
         let outbox = text.contains("email_outbox_emails{");
         if sent.is_some_and(|n| n >= 1.0) && outbox || std::time::Instant::now() > deadline {
             break text;
@@ -263,10 +271,15 @@ async fn metrics_have_help_start_refusals_at_zero_and_count_a_capped_resend() {
         assert!(!line.ends_with(" summary"), "a summary: {line}");
     }
     assert!(
-        text.contains(r#"graphql_operation_duration_seconds_bucket{operation="Resend",le="0.005"}"#),
+        text.contains(
+            r#"graphql_operation_duration_seconds_bucket{operation="Resend",le="0.005"}"#
+        ),
         "{text}"
     );
-    assert!(text.contains("email_delivery_latency_seconds_bucket{"), "{text}");
+    assert!(
+        text.contains("email_delivery_latency_seconds_bucket{"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

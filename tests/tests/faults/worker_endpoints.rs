@@ -117,7 +117,10 @@ async fn the_worker_is_ready_only_while_the_mail_server_answers_and_exports_its_
         "db_pool_connections",
         "process_resident_memory_bytes",
     ] {
-        assert!(text.contains(&format!("# HELP {family} ")), "{family}: {text}");
+        assert!(
+            text.contains(&format!("# HELP {family} ")),
+            "{family}: {text}"
+        );
     }
     assert!(
         text.contains(r#"email_delivery_latency_seconds_bucket{kind="welcome",le="+Inf"} 1"#),

@@ -38,7 +38,7 @@ const WAITING: [DeliveryStatus; 2] = [DeliveryStatus::Queued, DeliveryStatus::Se
 pub fn describe() {
     describe_counter!(
         DELIVERIES,
-        "Email delivery attempts by kind and outcome: sent (accepted by the SMTP server), failed (given up), retried (transient error, queued again) or superseded (stale, not sent)."
+        "Email delivery attempts by kind and outcome: sent (accepted by the SMTP server), failed (given up), retried (transient error, queued again) or superseded (found stale when its turn came, not sent)."
     );
     describe_histogram!(
         DELIVERY_LATENCY,

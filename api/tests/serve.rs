@@ -191,7 +191,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_have_help_start_refusals_at_zero_and_count_a_capped_resend() {
+async fn metrics_have_help_start_refusals_at_zero_and_count_a_capped_resend_and_sign_in_failures() {
     let dir = tempfile::tempdir().unwrap();
     create_provider(dir.path());
     let (_serving, url, _, rest) = serve(dir.path(), &[("RESEND_LIMIT", "1")]);
@@ -234,6 +234,16 @@ async fn metrics_have_help_start_refusals_at_zero_and_count_a_capped_resend() {
         }
     }
     assert!(refused, "the cap never refused");
+    // Wrong passwords until the abuse limit refuses (5 per account and IP).
+    let mut wrong = 0;
+    for _ in 0..8 {
+        let body = sign_in(&url, "not the password at all").await;
+        match body["errors"][0]["extensions"]["code"].as_str() {
+            Some("UNAUTHENTICATED") => wrong += 1,
+            Some("RATE_LIMITED") => break,
+            other => panic!("{other:?}: {body}"),
+        }
+    }
 
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let text = loop {
@@ -252,9 +262,13 @@ async fn metrics_have_help_start_refusals_at_zero_and_count_a_capped_resend() {
     assert_eq!(sample(&text, refusals), Some(1.0), "{text}");
     assert_eq!(
         sample(&text, r#"graphql_errors_total{code="RATE_LIMITED"}"#),
-        Some(1.0),
+        Some(2.0),
         "{text}"
     );
+    let failures = r#"sign_in_failures_total{account="provider"}"#;
+    assert_eq!(sample(&text, failures), Some(f64::from(wrong)), "{text}");
+    let limited = r#"abuse_limit_refusals_total{action="sign_in"}"#;
+    assert_eq!(sample(&text, limited), Some(1.0), "{text}");
     // Every family has HELP and a TYPE; latencies are histograms with buckets.
     for family in FAMILIES {
         assert!(

@@ -28,6 +28,7 @@ fn every_command_has_help() {
         vec!["migrate", "--help"],
         vec!["create-provider", "--help"],
         vec!["print-schema", "--help"],
+        vec!["healthcheck", "--help"],
     ] {
         let out = portal(dir.path()).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -225,4 +226,88 @@ fn print_schema_matches_the_committed_file() {
         String::from_utf8_lossy(&out.stdout) == committed,
         "run: portal print-schema > schema.graphql"
     );
+}
+
+/// The container files as an operator relies on them (there is no Docker engine
+/// here to build them; `docker-compose config -q` checks the syntax).
+#[test]
+fn the_image_and_compose_file_keep_their_operational_promises() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |name: &str| std::fs::read_to_string(root.join(name)).unwrap();
+    let dockerfile = read("Dockerfile");
+    let user = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("a USER line");
+    assert!(
+        user.split(':')
+            .all(|id| id.parse::<u32>().is_ok_and(|n| n > 0)),
+        "numeric non-root user: {user}"
+    );
+    assert!(dockerfile.contains(r#"CMD ["portal", "healthcheck"]"#));
+    let first_build = dockerfile.find("cargo build").unwrap();
+    let sources = dockerfile.find("COPY . .").unwrap();
+    assert!(
+        first_build < sources,
+        "dependencies build before the sources"
+    );
+    let ignored = read(".dockerignore");
+    for entry in ["/target", ".env", "/.git"] {
+        assert!(ignored.lines().any(|l| l == entry), "{entry}");
+    }
+
+    let compose = read("docker-compose.yml");
+    let services = compose.split("\nservices:\n").nth(1).unwrap();
+    let services = services.split("\nvolumes:").next().unwrap();
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    for line in services.lines() {
+        match line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
+            Some(name) if !name.starts_with(' ') => blocks.push((name.to_owned(), String::new())),
+            _ => {
+                if let Some((_, body)) = blocks.last_mut() {
+                    body.push_str(line);
+                    body.push('\n');
+                }
+            }
+        }
+    }
+    let names: Vec<&str> = blocks.iter().map(|(n, _)| n.as_str()).collect();
+    for expected in ["postgres", "redis", "mailpit", "migrate", "api", "worker"] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    for (name, body) in &blocks {
+        assert!(
+            body.contains("    restart: "),
+            "{name} has a restart policy"
+        );
+        let image = body
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("image: "))
+            .unwrap_or_else(|| panic!("{name} names its image"));
+        let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or_default();
+        assert!(
+            !tag.is_empty() && tag != "latest",
+            "{name}: pinned tag, got {image}"
+        );
+    }
+    let block = |name: &str| &blocks.iter().find(|(n, _)| n == name).unwrap().1;
+    assert!(block("migrate").contains(r#"command: ["migrate"]"#));
+    for (name, check) in [
+        ("api", r#""healthcheck"]"#),
+        ("worker", r#""healthcheck", "--worker"]"#),
+    ] {
+        let body = block(name);
+        assert!(
+            body.contains("service_completed_successfully"),
+            "{name} waits for migrate"
+        );
+        assert!(body.contains(check), "{name} health check");
+    }
+    // The one-shot service runs a command the binary has.
+    let dir = tempfile::tempdir().unwrap();
+    let help = portal(dir.path())
+        .args(["migrate", "--help"])
+        .output()
+        .unwrap();
+    assert!(help.status.success());
 }

@@ -54,17 +54,31 @@ async fn serve_runs_embedded_with_nothing_set_and_a_cli_provider_can_sign_in() {
 async fn json_logs_carry_request_ids_and_never_a_password_or_token() {
     let dir = tempfile::tempdir().unwrap();
     create_provider(dir.path());
-    let (serving, url, _, rest) =
-        serve(dir.path(), &[("LOG_FORMAT", "json"), ("RUST_LOG", "debug")]);
+    let (serving, url, banner, rest) = serve_raw(
+        dir.path(),
+        &["serve"],
+        &[("LOG_FORMAT", "json"), ("RUST_LOG", "debug")],
+    );
     // Drain the log pipe concurrently so a chatty server never blocks on it.
     let reader = std::thread::spawn(move || rest.collect::<Vec<String>>());
     let wrong = "wrong-password-marker-7f3a9c";
-    assert!(sign_in(&url, wrong).await["errors"].is_array());
+    let failing = format!(
+        r#"mutation SignInWrong {{ signIn(input: {{email: "doc@sunrise.test", password: "{wrong}"}}) {{ token }} }}"#
+    );
+    assert_eq!(
+        post(&url, &failing, None).await["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
     let token = sign_in(&url, PASSWORD).await["data"]["signIn"]["token"]
         .as_str()
         .unwrap()
         .to_owned();
-    post(&url, "{ clients { totalCount } }", Some(&token)).await;
+    post(
+        &url,
+        "query ClientCount { clients { totalCount } }",
+        Some(&token),
+    )
+    .await;
     let create = r#"mutation { createClient(input: {firstName: "Jane", lastName: "Doe", email: "jane@example.com"}) { client { id } } }"#;
     post(&url, create, Some(&token)).await;
     let link = link_token(&wait_for_eml(&dir.path().join("mail")));
@@ -90,24 +104,44 @@ async fn json_logs_carry_request_ids_and_never_a_password_or_token() {
     post(&url, "mutation { signOut }", Some(&token)).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(serving);
-    let logs = reader.join().unwrap();
-    let json_lines: Vec<serde_json::Value> = logs
+    let logs: Vec<String> = banner.into_iter().chain(reader.join().unwrap()).collect();
+    // Nothing but JSON on stdout, each line flat with the fields log pipelines index.
+    let lines: Vec<serde_json::Value> = logs
         .iter()
-        .filter_map(|l| serde_json::from_str(l).ok())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
         .collect();
+    for line in &lines {
+        for field in ["timestamp", "level", "message"] {
+            assert!(line[field].is_string(), "no {field}: {line}");
+        }
+    }
     assert!(
-        json_lines.len() >= 4,
-        "JSON log lines expected, got {logs:?}"
+        lines.iter().any(|l| l["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("portal-access listening on"))),
+        "{logs:?}"
     );
-    let finished: Vec<_> = json_lines
+    let finished: Vec<_> = lines
         .iter()
-        .filter(|l| l["fields"]["message"] == "request finished")
+        .filter(|l| l["message"] == "request finished")
         .collect();
     assert!(finished.len() >= 4, "{logs:?}");
     assert!(
-        finished.iter().all(|l| l["span"]["request_id"].is_string()),
+        finished.iter().all(|l| l["request_id"].is_string()),
         "{finished:?}"
     );
+    // The access line of a GraphQL request names the operation and its error codes.
+    let wrong_line = finished
+        .iter()
+        .find(|l| l["operation"] == "SignInWrong")
+        .unwrap_or_else(|| panic!("no access line for SignInWrong: {finished:?}"));
+    assert_eq!(wrong_line["error_codes"], "UNAUTHENTICATED", "{wrong_line}");
+    assert_eq!(wrong_line["path"], "/graphql", "{wrong_line}");
+    let count_line = finished
+        .iter()
+        .find(|l| l["operation"] == "ClientCount")
+        .unwrap_or_else(|| panic!("no access line for ClientCount: {finished:?}"));
+    assert_eq!(count_line["error_codes"], "", "{count_line}");
     let all = logs.join("\n");
     let secrets = [
         PASSWORD,
@@ -121,6 +155,185 @@ async fn json_logs_carry_request_ids_and_never_a_password_or_token() {
     ];
     for secret in secrets {
         assert!(!all.contains(secret), "a secret reached the log");
+    }
+}
+
+/// Every family named in the README's Monitoring section, as `/metrics` shows it
+/// once the service has answered a request and sent an email.
+const FAMILIES: &[&str] = &[
+    "http_requests_total",
+    "http_request_duration_seconds",
+    "graphql_operation_duration_seconds",
+    "graphql_errors_total",
+    "resend_cap_refusals_total",
+    "abuse_limit_refusals_total",
+    "sign_in_failures_total",
+    "db_pool_connections",
+    "email_deliveries_total",
+    "email_delivery_latency_seconds",
+    "email_outbox_emails",
+    "email_outbox_oldest_queued_seconds",
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+];
+
+async fn metrics(url: &str) -> String {
+    let resp = reqwest::get(format!("{url}/metrics")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.text().await.unwrap()
+}
+
+/// The value of the sample `series` (name with labels, as rendered), if present.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_have_help_start_refusals_at_zero_and_count_a_capped_resend_and_sign_in_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    create_provider(dir.path());
+    let (_serving, url, _, rest) = serve(dir.path(), &[("RESEND_LIMIT", "1")]);
+    std::thread::spawn(move || rest.for_each(drop));
+
+    // Before anything happened: the refusal counters are there, at 0.
+    let first = metrics(&url).await;
+    for series in [
+        r#"resend_cap_refusals_total{cap="provider"}"#,
+        r#"resend_cap_refusals_total{cap="self_service"}"#,
+        r#"abuse_limit_refusals_total{action="sign_in"}"#,
+        r#"abuse_limit_refusals_total{action="password_reset"}"#,
+        r#"sign_in_failures_total{account="provider"}"#,
+        r#"email_deliveries_total{kind="welcome",outcome="failed"}"#,
+    ] {
+        assert_eq!(sample(&first, series), Some(0.0), "{series} in\n{first}");
+    }
+
+    let token = sign_in(&url, PASSWORD).await["data"]["signIn"]["token"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    let create = r#"mutation { createClient(input: {firstName: "Jane", lastName: "Doe", email: "jane@example.com"}) { client { id } } }"#;
+    let created = post(&url, create, Some(&token)).await;
+    let id = created["data"]["createClient"]["client"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_owned();
+    wait_for_eml(&dir.path().join("mail"));
+    let resend = format!(
+        r#"mutation Resend {{ resendWelcomeEmail(clientId: "{id}") {{ resendsRemaining }} }}"#
+    );
+    // RESEND_LIMIT=1: at most two tries until the cap refuses.
+    let mut refused = false;
+    for _ in 0..2 {
+        let body = post(&url, &resend, Some(&token)).await;
+        if body["errors"][0]["extensions"]["code"] == "RATE_LIMITED" {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the cap never refused");
+    // Wrong passwords until the abuse limit refuses (5 per account and IP).
+    let mut wrong = 0;
+    for _ in 0..8 {
+        let body = sign_in(&url, "not the password at all").await;
+        match body["errors"][0]["extensions"]["code"].as_str() {
+            Some("UNAUTHENTICATED") => wrong += 1,
+            Some("RATE_LIMITED") => break,
+            other => panic!("{other:?}: {body}"),
+        }
+    }
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = metrics(&url).await;
+        let sent = sample(
+            &text,
+            r#"email_deliveries_total{kind="welcome",outcome="sent"}"#,
+        );
+        let outbox = text.contains("email_outbox_emails{");
+        if sent.is_some_and(|n| n >= 1.0) && outbox || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let refusals = r#"resend_cap_refusals_total{cap="provider"}"#;
+    assert_eq!(sample(&text, refusals), Some(1.0), "{text}");
+    assert_eq!(
+        sample(&text, r#"graphql_errors_total{code="RATE_LIMITED"}"#),
+        Some(2.0),
+        "{text}"
+    );
+    let failures = r#"sign_in_failures_total{account="provider"}"#;
+    assert_eq!(sample(&text, failures), Some(f64::from(wrong)), "{text}");
+    let limited = r#"abuse_limit_refusals_total{action="sign_in"}"#;
+    assert_eq!(sample(&text, limited), Some(1.0), "{text}");
+    // Every family has HELP and a TYPE; latencies are histograms with buckets.
+    for family in FAMILIES {
+        assert!(
+            text.contains(&format!("# HELP {family} ")),
+            "no HELP for {family}:\n{text}"
+        );
+    }
+    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let name = line.split_whitespace().nth(2).unwrap();
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "no HELP for {name}"
+        );
+        assert!(!line.ends_with(" summary"), "a summary: {line}");
+    }
+    assert!(
+        text.contains(
+            r#"graphql_operation_duration_seconds_bucket{operation="Resend",le="0.005"}"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("email_delivery_latency_seconds_bucket{"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_exits_0_when_ready_and_1_when_nothing_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_serving, url, _, rest) = serve(dir.path(), &[]);
+    std::thread::spawn(move || rest.for_each(drop));
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    // By default it asks /readyz on BIND; 0.0.0.0 means this machine.
+    let ready = portal(dir.path())
+        .arg("healthcheck")
+        .env("BIND", format!("0.0.0.0:{port}"))
+        .output()
+        .unwrap();
+    assert!(
+        ready.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ready.stderr)
+    );
+    let by_url = portal(dir.path())
+        .args(["healthcheck", "--url", &format!("{url}/readyz")])
+        .output()
+        .unwrap();
+    assert!(by_url.status.success());
+    // A port nothing listens on (just released by this test), and a route that 404s.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    for target in [
+        format!("http://127.0.0.1:{closed_port}/readyz"),
+        format!("{url}/no-such-page"),
+    ] {
+        let out = portal(dir.path())
+            .args(["healthcheck", "--url", &target])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{target}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
 }
 

@@ -95,6 +95,8 @@ impl Stack {
             ("REDIS_KEY_PREFIX", self.prefix.clone()),
             ("SMTP_URL", self.sink.url()),
             ("BIND", "127.0.0.1:0".into()),
+            // Two workers run side by side: each takes a free port for its endpoints.
+            ("WORKER_BIND", "127.0.0.1:0".into()),
             ("RESEND_LIMIT", "1000000".into()),
             ("ABUSE_LIMIT_SCALE", "1000000".into()),
             ("LOG_FORMAT", "json".into()),
@@ -119,7 +121,12 @@ impl Stack {
         let mut lines = BufReader::new(stdout).lines();
         let url = loop {
             let line = lines.next().context("serve exited")??;
-            if let Some(url) = line.strip_prefix("portal-access listening on ") {
+            // LOG_FORMAT=json: the announcement is a log line's message.
+            let message = serde_json::from_str::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|l| l["message"].as_str().map(str::to_owned))
+                .unwrap_or_default();
+            if let Some(url) = message.strip_prefix("portal-access listening on ") {
                 break url.to_owned();
             }
         };

@@ -9,6 +9,7 @@ pub mod dkim;
 pub mod error;
 pub mod mailer;
 pub mod maintenance;
+pub mod metrics;
 pub mod periodic;
 pub mod queue;
 pub mod sweeper;

@@ -24,6 +24,8 @@ pub struct Settings {
     /// `None` runs the embedded queue and limiter in this process.
     pub redis_url: Option<SecretString>,
     pub bind: SocketAddr,
+    /// Where `portal worker` serves `/healthz`, `/readyz` and `/metrics`.
+    pub worker_bind: SocketAddr,
     pub app_env: AppEnv,
     pub graphiql: bool,
     pub log_format: LogFormat,
@@ -100,6 +102,22 @@ fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://portal.db?mode=rwc";
 const DEFAULT_BIND: &str = "127.0.0.1:8000";
+const DEFAULT_WORKER_BIND: &str = "127.0.0.1:9090";
+
+/// A listen address like `127.0.0.1:8000` (port 0 picks a free port).
+fn parse_address(
+    variable: &'static str,
+    value: Option<String>,
+    default: &str,
+) -> Result<SocketAddr, ConfigError> {
+    let text = value.unwrap_or_else(|| default.to_owned());
+    text.parse().map_err(|_| {
+        err(
+            variable,
+            format!("{text:?} is not an address like {default}"),
+        )
+    })
+}
 
 impl Settings {
     /// Reads `.env` (if present) and the process environment.
@@ -119,13 +137,8 @@ impl Settings {
         let var = |name: &str| vars.text(name);
         let database_url = parse_database_url(var("DATABASE_URL"))?;
         let redis_url = var("REDIS_URL").map(parse_redis_url).transpose()?;
-        let bind_text = var("BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
-        let bind: SocketAddr = bind_text.parse().map_err(|_| {
-            err(
-                "BIND",
-                format!("{bind_text:?} is not an address like 127.0.0.1:8000"),
-            )
-        })?;
+        let bind = parse_address("BIND", var("BIND"), DEFAULT_BIND)?;
+        let worker_bind = parse_address("WORKER_BIND", var("WORKER_BIND"), DEFAULT_WORKER_BIND)?;
         let app_env = match var("APP_ENV").as_deref() {
             None | Some("development") | Some("dev") => AppEnv::Development,
             Some("production") | Some("prod") => AppEnv::Production,
@@ -163,6 +176,7 @@ impl Settings {
             database_url,
             redis_url,
             bind,
+            worker_bind,
             app_env,
             graphiql,
             log_format,
@@ -266,6 +280,7 @@ mod tests {
         assert!(s.redis_url.is_none());
         assert!(s.graphiql);
         assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(s.worker_bind.to_string(), "127.0.0.1:9090");
         assert_eq!(s.session_ttl, Duration::from_secs(43200));
         assert_eq!(s.http.header_timeout, Duration::from_secs(10));
         assert_eq!(s.http.body_timeout, Duration::from_secs(30));
@@ -296,6 +311,7 @@ mod tests {
             ("DATABASE_URL", "not a url"),
             ("REDIS_URL", "http://nope"),
             ("BIND", "localhost"),
+            ("WORKER_BIND", "9090"),
             ("APP_ENV", "staging"),
             ("LOG_FORMAT", "xml"),
             ("SESSION_TTL_SECS", "-5"),

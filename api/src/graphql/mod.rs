@@ -6,6 +6,7 @@ pub mod error;
 mod limits;
 mod mutation;
 mod nul;
+mod operation;
 mod query;
 mod syntax;
 mod types;
@@ -16,6 +17,7 @@ use async_graphql::{EmptySubscription, Schema};
 
 pub use context::RequestContext;
 pub use mutation::MutationRoot;
+pub use operation::OperationName;
 pub use query::QueryRoot;
 
 /// The served schema.
@@ -38,7 +40,8 @@ pub fn build_schema(
     .limit_recursive_depth(limits.max_depth.max(depth::INTROSPECTION_MAX_DEPTH) * 2)
     .limit_directives(8)
     .extension(limits::DocumentLimits::new(limits, introspection))
-    .extension(nul::NoNulText);
+    .extension(nul::NoNulText)
+    .extension(operation::RecordOperationName);
     if !introspection {
         builder = builder.disable_introspection();
     }

@@ -90,10 +90,12 @@ impl<'a> CountedSend<'a> {
         if let Err(e) = audit::record(self.db, entry).await {
             return e.into();
         }
-        let limited = match self.cap {
-            Cap::Provider => Limited::ClientEmails,
-            Cap::SelfService => Limited::PasswordResetEmails,
+        let (limited, label) = match self.cap {
+            Cap::Provider => (Limited::ClientEmails, "provider"),
+            Cap::SelfService => (Limited::PasswordResetEmails, "self_service"),
         };
+        let refusals = crate::telemetry::metrics::RESEND_CAP_REFUSALS;
+        metrics::counter!(refusals, "cap" => label).increment(1);
         AppError::RateLimited {
             limited,
             next_available_at: quota.next_available_at,

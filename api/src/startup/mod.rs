@@ -17,8 +17,10 @@ use std::time::Duration;
 
 mod dkim_notice;
 mod wiring;
+mod worker;
 
 pub use wiring::{Built, Options, build_state, email_worker};
+pub use worker::WorkerProcess;
 
 /// Why the service could not start; `Display` is the one line shown to the operator.
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +31,12 @@ pub enum StartupError {
     Database(String),
     #[error("DATABASE_URL: migrations failed: {0}")]
     Migration(String),
-    #[error("BIND: cannot listen on {addr}: {reason}")]
-    Bind { addr: SocketAddr, reason: String },
+    #[error("{variable}: cannot listen on {addr}: {reason}")]
+    Bind {
+        variable: &'static str,
+        addr: SocketAddr,
+        reason: String,
+    },
 }
 
 /// Opens the pool (SQLite or PostgreSQL by URL) and checks it answers.
@@ -73,6 +79,28 @@ fn without_secrets(message: &str) -> String {
         .join(" ")
 }
 
+/// Binds `addr` (port 0 picks a free port); returns the acceptor and the port bound.
+async fn listen(
+    variable: &'static str,
+    addr: SocketAddr,
+) -> Result<(impl Acceptor + 'static, u16), StartupError> {
+    let acceptor =
+        TcpListener::bind(addr)
+            .into_acceptor()
+            .await
+            .map_err(|e| StartupError::Bind {
+                variable,
+                addr,
+                reason: e.to_string(),
+            })?;
+    let port = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+        .unwrap_or(addr.port());
+    Ok((acceptor, port))
+}
+
 /// How long a stopping server waits for work its requests started after answering.
 const BACKGROUND_DRAIN: Duration = Duration::from_secs(10);
 
@@ -98,19 +126,7 @@ impl Application {
         options: Options,
     ) -> Result<Self, StartupError> {
         let bind = settings.bind;
-        let acceptor =
-            TcpListener::bind(bind)
-                .into_acceptor()
-                .await
-                .map_err(|e| StartupError::Bind {
-                    addr: bind,
-                    reason: e.to_string(),
-                })?;
-        let port = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
-            .unwrap_or(bind.port());
+        let (acceptor, port) = listen("BIND", bind).await?;
         if settings.public_url_from_bind {
             // Links in emails must point at the port actually bound (BIND=…:0).
             settings.public_url = format!("http://{}:{port}", bind.ip());
@@ -163,10 +179,14 @@ impl Application {
             state.clone(),
             stop_rx.clone(),
         ));
+        let outbox = tokio::spawn(jobs::metrics::watch_outbox(
+            state.db.clone(),
+            state.clock.clone(),
+            stop_rx.clone(),
+        ));
         let settings = &state.settings;
         let introspection = settings.app_env == AppEnv::Development;
         let schema = build_schema(Some(state.clone()), &settings.limits, introspection);
-        crate::web::health_recorder();
         let web = WebState {
             app: state.clone(),
             schema,
@@ -182,6 +202,7 @@ impl Application {
             tracing::warn!("stopped with background work running; it is picked up again");
         }
         let _ = resets.await;
+        let _ = outbox.await;
         if let Some(worker) = worker {
             let _ = worker.await;
         }

@@ -28,6 +28,8 @@ pub struct Built {
 
 /// The state every part of the service shares, built from settings.
 pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<Built, StartupError> {
+    // Before anything records: what is recorded with no recorder installed is lost.
+    crate::telemetry::metrics::handle();
     let db = connect_database(&settings).await?;
     if settings.run_migrations {
         migrate(&db).await?;

@@ -4,8 +4,9 @@
 //! codes of the GraphQL-over-HTTP spec; everyone else gets `application/json`.
 use super::WebState;
 use super::client_address::ClientAddress;
-use crate::graphql::RequestContext;
+use super::graphql_summary::GraphqlSummary;
 use crate::graphql::error::ensure_codes;
+use crate::graphql::{OperationName, RequestContext};
 use crate::service::sessions::{self, Viewer};
 use async_graphql::{BatchRequest, BatchResponse};
 use poem::http::{HeaderMap, StatusCode, header};
@@ -16,7 +17,9 @@ use serde_json::json;
 /// An error answer outside GraphQL execution, shaped like a GraphQL response.
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    Json(body).with_status(status).into_response()
+    let mut resp = Json(body).with_status(status).into_response();
+    resp.extensions_mut().insert(GraphqlSummary::refused(code));
+    resp
 }
 
 /// Operations over GET are refused: GET must never change anything, and
@@ -214,11 +217,33 @@ pub async fn execute(
     };
     let ip = client.text();
     let context = RequestContext { viewer, ip };
+    let (batch, names) = named(batch);
     let batch = batch.data(context);
     let mut response = web.schema.execute_batch(batch).await;
     match &mut response {
         BatchResponse::Single(r) => ensure_codes(r),
         BatchResponse::Batch(rs) => rs.iter_mut().for_each(ensure_codes),
     }
-    respond(response, wants_graphql_response(headers))
+    let summary = GraphqlSummary::of(&names, &response);
+    let mut resp = respond(response, wants_graphql_response(headers));
+    resp.extensions_mut().insert(summary);
+    resp
+}
+
+/// Gives each operation of `batch` a slot its name is recorded in.
+fn named(batch: BatchRequest) -> (BatchRequest, Vec<OperationName>) {
+    let with_slot = |r: async_graphql::Request| {
+        let slot = OperationName::new(r.operation_name.clone());
+        (r.data(slot.clone()), slot)
+    };
+    match batch {
+        BatchRequest::Single(r) => {
+            let (r, slot) = with_slot(r);
+            (BatchRequest::Single(r), vec![slot])
+        }
+        BatchRequest::Batch(items) => {
+            let (items, slots) = items.into_iter().map(with_slot).unzip();
+            (BatchRequest::Batch(items), slots)
+        }
+    }
 }

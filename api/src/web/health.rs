@@ -1,14 +1,21 @@
-//! Liveness, readiness and Prometheus metrics.
-use super::WebState;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+//! Liveness, readiness and Prometheus metrics, for `serve` and for `worker`.
+use crate::state::AppState;
+use jobs::Mailer;
 use poem::http::StatusCode;
 use poem::web::{Data, Json};
 use poem::{IntoResponse, Response, handler};
-use serde_json::json;
-use std::sync::OnceLock;
+use serde_json::{Map, Value};
 use std::time::Duration;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What readiness checks: the database and Redis always, the mail server on a worker.
+#[derive(Clone)]
+pub struct Probes {
+    pub app: AppState,
+    /// A mailer of its own for the check (see [`Mailer::probe_from_url`]).
+    pub mailer: Option<Mailer>,
+}
 
 /// The process is up.
 #[handler]
@@ -16,28 +23,51 @@ pub fn healthz() -> &'static str {
     "ok"
 }
 
-/// The database (and Redis, when configured) answer.
+/// `200` when the database, Redis (when configured) and, on a worker, the mail
+/// server answer; `503` otherwise. The body names each check.
 #[handler]
-pub async fn readyz(Data(web): Data<&WebState>) -> Response {
-    let database = tokio::time::timeout(CHECK_TIMEOUT, web.app.db.ping())
-        .await
-        .is_ok_and(|r| r.is_ok());
-    let redis = match &web.app.redis {
-        None => None,
-        Some(client) => Some(redis_answers(client).await),
+pub async fn readyz(Data(probes): Data<&Probes>) -> Response {
+    let app = &probes.app;
+    let database = async {
+        tokio::time::timeout(CHECK_TIMEOUT, app.db.ping())
+            .await
+            .is_ok_and(|r| r.is_ok())
     };
-    let ready = database && redis.unwrap_or(true);
+    let redis = async {
+        match &app.redis {
+            None => None,
+            Some(client) => Some(redis_answers(client).await),
+        }
+    };
+    let smtp = async {
+        match &probes.mailer {
+            None => None,
+            Some(mailer) => Some(mailer.answers().await),
+        }
+    };
+    let (database, redis, smtp) = tokio::join!(database, redis, smtp);
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let body = json!({
-        "database": word(database),
-        "redis": redis.map(word).unwrap_or("not configured"),
-    });
+    let mut body = Map::new();
+    body.insert("database".into(), word(database).into());
+    body.insert(
+        "redis".into(),
+        redis.map(word).unwrap_or("not configured").into(),
+    );
+    if let Some(smtp) = &smtp {
+        if let Err(reason) = smtp {
+            tracing::warn!(reason = %reason, "readiness: the mail server does not answer");
+        }
+        body.insert("smtp".into(), word(smtp.is_ok()).into());
+    }
+    let ready = database && redis.unwrap_or(true) && smtp.is_none_or(|s| s.is_ok());
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    Json(body).with_status(status).into_response()
+    Json(Value::Object(body))
+        .with_status(status)
+        .into_response()
 }
 
 async fn redis_answers(client: &redis::Client) -> bool {
@@ -48,24 +78,10 @@ async fn redis_answers(client: &redis::Client) -> bool {
     matches!(tokio::time::timeout(CHECK_TIMEOUT, ping).await, Ok(Ok(_)))
 }
 
-/// The process-wide Prometheus recorder (installed once, shared by every app in it).
-pub fn prometheus() -> &'static PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
-        let handle = recorder.handle();
-        // Another recorder may already be installed (e.g. by a test harness); the
-        // handle still renders what this one records.
-        let _ = ::metrics::set_global_recorder(recorder);
-        handle
-    })
-}
-
 /// Prometheus text exposition.
 #[handler]
-pub fn metrics_text() -> Response {
-    prometheus()
-        .render()
+pub fn metrics_text(Data(probes): Data<&Probes>) -> Response {
+    crate::telemetry::metrics::render(&probes.app.db)
         .with_content_type("text/plain; version=0.0.4")
         .into_response()
 }

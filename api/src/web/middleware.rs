@@ -1,6 +1,8 @@
 //! Per-request span with a request id and the client address, access log without query strings,
 //! security headers, and request metrics.
 use super::client_address::ClientAddress;
+use super::graphql_summary::GraphqlSummary;
+use crate::telemetry::metrics::{GRAPHQL_DURATION, HTTP_DURATION, HTTP_REQUESTS};
 use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Request, Response};
 use std::sync::Arc;
@@ -27,16 +29,27 @@ pub async fn observe<E: Endpoint>(
         };
         let elapsed = started.elapsed();
         let status = resp.status().as_u16();
-        tracing::info!(
-            status,
-            elapsed_ms = elapsed.as_millis() as u64,
-            "request finished"
-        );
+        let elapsed_ms = elapsed.as_millis() as u64;
         let route = metric_route(&path);
-        metrics::counter!("http_requests_total", "route" => route, "status" => status.to_string())
+        metrics::counter!(HTTP_REQUESTS, "route" => route, "status" => status.to_string())
             .increment(1);
-        metrics::histogram!("http_request_duration_seconds", "route" => route)
-            .record(elapsed.as_secs_f64());
+        metrics::histogram!(HTTP_DURATION, "route" => route).record(elapsed.as_secs_f64());
+        match resp.extensions().get::<GraphqlSummary>() {
+            Some(graphql) => {
+                metrics::histogram!(GRAPHQL_DURATION, "operation" => graphql.label.clone())
+                    .record(elapsed.as_secs_f64());
+                let error_codes = graphql.codes.join(",");
+                let operation = graphql.operation.as_str();
+                tracing::info!(
+                    status,
+                    elapsed_ms,
+                    operation,
+                    error_codes,
+                    "request finished"
+                );
+            }
+            None => tracing::info!(status, elapsed_ms, "request finished"),
+        }
         secure_headers(&mut resp, &request_id, https);
         Ok(resp)
     }

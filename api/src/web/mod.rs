@@ -8,12 +8,11 @@ pub mod connections;
 mod cors;
 mod graphiql;
 mod graphql_endpoint;
+mod graphql_summary;
 mod health;
 
-/// Installs the metrics recorder before the first request records anything.
-pub fn health_recorder() {
-    let _ = health::prometheus();
-}
+pub use health::Probes;
+
 mod middleware;
 
 use crate::graphql::PortalSchema;
@@ -50,12 +49,29 @@ pub fn routes(web: WebState, connections: Arc<Connections>) -> impl IntoEndpoint
     let https = web.app.settings.public_url.starts_with("https://");
     let body_timeout = web.app.settings.http.body_timeout;
     let trusted = Arc::new(web.app.settings.trusted_proxies.clone());
+    let probes = Probes {
+        app: web.app.clone(),
+        mailer: None,
+    };
     route
         .data(web)
+        .data(probes)
         .around(move |next, req| body_deadline::limit_body_time(next, req, body_timeout))
         .around(move |next, req| connections::track(next, req, connections.clone()))
         .around(move |next, req| middleware::observe(next, req, https))
         // Outside `observe`, so the request's log span carries the client address.
         .around(move |next, req| client_address::attach(next, req, trusted.clone()))
+        .with(poem::middleware::CatchPanic::new())
+}
+
+/// What `portal worker` serves on `WORKER_BIND`: health, readiness (with the mail
+/// server) and metrics, with the same request ids and access log as the API.
+pub fn worker_routes(probes: Probes) -> impl IntoEndpoint {
+    Route::new()
+        .at("/healthz", get(health::healthz))
+        .at("/readyz", get(health::readyz))
+        .at("/metrics", get(health::metrics_text))
+        .data(probes)
+        .around(|next, req| middleware::observe(next, req, false))
         .with(poem::middleware::CatchPanic::new())
 }

@@ -61,7 +61,8 @@ impl Drop for Serving {
     }
 }
 
-/// Starts `portal serve` with `BIND=127.0.0.1:0` and reads the URL it prints.
+/// Starts `portal serve` with `BIND=127.0.0.1:0` and reads the URL it prints; the
+/// banner's lines come back as text (with `LOG_FORMAT=json`, the messages).
 pub fn serve(
     dir: &std::path::Path,
     env: &[(&str, &str)],
@@ -71,8 +72,34 @@ pub fn serve(
     Vec<String>,
     Box<dyn Iterator<Item = String> + Send>,
 ) {
+    let (serving, url, raw, rest) = serve_raw(dir, &["serve"], env);
+    let lines = raw.iter().flat_map(|l| plain(l)).collect();
+    (serving, url, lines, rest)
+}
+
+/// A stdout line as text: a JSON log line's message, or the line itself.
+pub fn plain(line: &str) -> Vec<String> {
+    let text = match serde_json::from_str::<serde_json::Value>(line) {
+        Ok(json) => json["message"].as_str().unwrap_or_default().to_owned(),
+        Err(_) => line.to_owned(),
+    };
+    text.lines().map(str::to_owned).collect()
+}
+
+/// Starts `portal <args>` (serve) and reads stdout up to the end of its banner;
+/// returns the lines read as written and the rest of stdout.
+pub fn serve_raw(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (
+    Serving,
+    String,
+    Vec<String>,
+    Box<dyn Iterator<Item = String> + Send>,
+) {
     let mut child = portal(dir)
-        .arg("serve")
+        .args(args)
         .env("BIND", "127.0.0.1:0")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
@@ -81,22 +108,25 @@ pub fn serve(
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let serving = Serving(child);
-    let mut lines = Vec::new();
+    let mut raw = Vec::new();
     let started = Instant::now();
     let mut rest = BufReader::new(stdout).lines().map_while(Result::ok);
     for line in rest.by_ref() {
-        lines.push(line.clone());
+        raw.push(line.clone());
         // The banner ends with the command that creates a provider.
         if line.contains("create-provider") || started.elapsed() > Duration::from_secs(60) {
             break;
         }
     }
-    let url = lines
+    let url = raw
         .iter()
-        .find_map(|l| l.strip_prefix("portal-access listening on "))
-        .expect("serve prints its address")
-        .to_owned();
-    (serving, url, lines, Box::new(rest))
+        .flat_map(|l| plain(l))
+        .find_map(|l| {
+            l.strip_prefix("portal-access listening on ")
+                .map(str::to_owned)
+        })
+        .expect("serve prints its address");
+    (serving, url, raw, Box::new(rest))
 }
 /// Waits for the first `.eml` file in `mail_dir` and returns it.
 pub fn wait_for_eml(mail_dir: &std::path::Path) -> String {

@@ -81,9 +81,11 @@ impl Deliverer {
             return Ok(Outcome::Skipped);
         };
         let claimed = delivery.clone();
-        Ok(self
+        let outcome = self
             .holding_lease(&claimed, self.send_claimed(delivery))
-            .await?)
+            .await?;
+        crate::metrics::record(claimed.kind, &outcome, claimed.created_at, self.clock.now());
+        Ok(outcome)
     }
 
     /// Everything after the claim: link, rendering, the SMTP hand-off, the outcome.

@@ -8,6 +8,7 @@ use crate::templates::Rendered;
 use headers::AutoSubmitted;
 use lettre::address::Envelope;
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub enum SendError {
 
 /// The SMTP conversation may not take longer than this.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a readiness check waits for the SMTP server.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Mailer {
     /// Builds the mailer for `url`; the error names what is wrong without echoing
@@ -88,6 +91,47 @@ impl Mailer {
         Self {
             dkim: signer,
             ..self
+        }
+    }
+
+    /// A mailer for readiness checks only: its own connection (closed when idle), so
+    /// a check never waits behind the deliveries holding the sending pool.
+    pub fn probe_from_url(url: &str) -> Result<Self, String> {
+        let mailer = Self::from_url(url)?;
+        match mailer.transport {
+            Transport::Smtp(_) => {
+                let pool = PoolConfig::new()
+                    .max_size(1)
+                    .min_idle(0)
+                    .idle_timeout(Duration::from_secs(1));
+                let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| format!("cannot be used: {e}"))?;
+                Ok(Self::unsigned(Transport::Smtp(
+                    builder
+                        .timeout(Some(PROBE_TIMEOUT))
+                        .pool_config(pool)
+                        .build(),
+                )))
+            }
+            Transport::Files { .. } => Ok(mailer),
+        }
+    }
+
+    /// Whether mail can be handed over now: the SMTP server answers `NOOP` within
+    /// a couple of seconds, or the mail directory exists or can be created.
+    pub async fn answers(&self) -> Result<(), String> {
+        match &self.transport {
+            Transport::Smtp(transport) => {
+                match tokio::time::timeout(PROBE_TIMEOUT, transport.test_connection()).await {
+                    Ok(Ok(true)) => Ok(()),
+                    Ok(Ok(false)) => Err("the SMTP server did not answer NOOP".into()),
+                    Ok(Err(e)) => Err(format!("SMTP: {e}")),
+                    Err(_) => Err("the SMTP server did not answer in time".into()),
+                }
+            }
+            Transport::Files { dir, .. } => tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| format!("cannot create {}: {e}", dir.display())),
         }
     }
 

@@ -8,6 +8,7 @@ mod redis_down;
 mod slow_send;
 mod smtp_down;
 mod support;
+mod worker_endpoints;
 
 use entity::email_delivery;
 use futures_util::StreamExt;

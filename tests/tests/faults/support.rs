@@ -22,9 +22,10 @@ impl Process {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("stderr.log");
         let file = std::fs::File::create(&log).expect("log file");
+        let out = std::fs::File::create(dir.path().join("stdout.log")).expect("stdout file");
         let child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(out)
             .stderr(file)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
@@ -55,6 +56,12 @@ impl Process {
     /// What the process wrote to stderr so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// What the process wrote to stdout so far.
+    pub fn stdout(&self) -> String {
+        let path = self.log.with_file_name("stdout.log");
+        std::fs::read_to_string(path).unwrap_or_default()
     }
 }
 
@@ -101,6 +108,8 @@ pub fn start_worker(app: &TestApp, smtp_url: &str) -> Process {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "info,portal_api=debug,jobs=debug")
         .env("LOG_FORMAT", "json")
+        // Workers run side by side: each takes a free port for its endpoints.
+        .env("WORKER_BIND", "127.0.0.1:0")
         .env("DATABASE_URL", settings.database_url.expose_secret())
         .env("DATABASE_MAX_CONNECTIONS", "5")
         .env(

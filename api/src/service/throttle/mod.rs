@@ -155,7 +155,8 @@ impl Throttle {
             });
         };
         tracing::warn!(action = action.name(), "abuse limit reached");
-        metrics::counter!("abuse_limited_total", "action" => action.name()).increment(1);
+        let refusals = crate::telemetry::metrics::ABUSE_LIMIT_REFUSALS;
+        metrics::counter!(refusals, "action" => action.name()).increment(1);
         let wait_ms = (until - now).num_milliseconds();
         Err(AppError::RateLimited {
             limited: action.limited(),
@@ -211,9 +212,23 @@ impl Throttle {
         let outcome = attempt.await;
         match &outcome {
             Ok(_) => self.succeeded(&permit).await?,
-            Err(e) if action.is_failure(e) => self.failed(&permit).await?,
+            Err(e) if action.is_failure(e) => {
+                count_sign_in_failure(action);
+                self.failed(&permit).await?
+            }
             Err(_) => self.not_failed(&permit).await?,
         }
         outcome
     }
+}
+
+/// A wrong email or password, for `sign_in_failures_total`.
+fn count_sign_in_failure(action: Action) {
+    let account = match action {
+        Action::SignIn => "provider",
+        Action::ClientSignIn => "client",
+        Action::AccountLink | Action::CompleteAccountLink | Action::PasswordReset => return,
+    };
+    let failures = crate::telemetry::metrics::SIGN_IN_FAILURES;
+    metrics::counter!(failures, "account" => account).increment(1);
 }

@@ -51,7 +51,17 @@ use Counts::{Attempts, Failures};
 use Scope::{Account, Ip, Pair};
 
 impl Action {
-    pub(super) fn name(self) -> &'static str {
+    /// Every action, for metrics registered before the first refusal.
+    pub const ALL: [Action; 5] = [
+        Action::SignIn,
+        Action::ClientSignIn,
+        Action::AccountLink,
+        Action::CompleteAccountLink,
+        Action::PasswordReset,
+    ];
+
+    /// The action's name in keys, logs and metric labels.
+    pub fn name(self) -> &'static str {
         match self {
             Action::SignIn => "sign_in",
             Action::ClientSignIn => "client_sign_in",

@@ -131,7 +131,7 @@ impl<A: Acceptor> Acceptor for GuardedAcceptor<A> {
             Ok(slot) => slot,
             Err(_) => {
                 tracing::warn!("connection limit reached; new connections wait");
-                metrics::counter!("http_connection_limit_reached_total").increment(1);
+                metrics::counter!(crate::telemetry::metrics::CONNECTION_LIMIT).increment(1);
                 slots
                     .clone()
                     .acquire_owned()

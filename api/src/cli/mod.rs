@@ -1,11 +1,13 @@
 //! The command line. Every failure comes back as one line naming its cause.
-use crate::configuration::Settings;
+use crate::configuration::{LogFormat, Settings};
 use crate::domain::{EmailAddress, NewPassword, PersonName};
 use crate::service::providers::{self, NewProvider, OrganizationChoice};
-use crate::startup::{self, Application};
+use crate::startup::{self, Application, WorkerProcess};
 use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use std::io::BufRead;
+
+mod healthcheck;
 
 /// portal-access: invite clients to the client portal and get them signed in.
 #[derive(Parser, Debug)]
@@ -31,6 +33,16 @@ pub enum Command {
     CreateProvider(CreateProviderArgs),
     /// Print the GraphQL schema (SDL) to standard output.
     PrintSchema,
+    /// Ask the local /readyz (of BIND, or WORKER_BIND with --worker): exit 0 when
+    /// ready, 1 otherwise. For container health checks.
+    Healthcheck {
+        /// Ask this URL instead (http:// only), e.g. http://127.0.0.1:8000/readyz.
+        #[arg(long)]
+        url: Option<String>,
+        /// Ask the worker's endpoints on WORKER_BIND.
+        #[arg(long, conflicts_with = "url")]
+        worker: bool,
+    },
 }
 
 /// Who to create. The password is never taken from the command line.
@@ -59,23 +71,49 @@ pub struct CreateProviderArgs {
 
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::PrintSchema = cli.command {
-        print!("{}", crate::graphql::sdl());
-        return Ok(());
+    match cli.command {
+        Command::PrintSchema => {
+            print!("{}", crate::graphql::sdl());
+            return Ok(());
+        }
+        // Light on purpose: no settings beyond the address, no database.
+        Command::Healthcheck { url, worker } => {
+            return healthcheck::check(&healthcheck::target(url, worker)?).await;
+        }
+        _ => {}
     }
     let settings = Settings::from_env()?;
     crate::telemetry::init(settings.log_format);
+    let json = settings.log_format == LogFormat::Json;
     match cli.command {
         Command::Serve { no_worker } => serve(settings, no_worker).await,
         Command::Worker => worker(settings).await,
         Command::Migrate => {
             let db = startup::connect_database(&settings).await?;
             startup::migrate(&db).await?;
-            println!("migrations applied");
+            say(json, "migrations applied");
             Ok(())
         }
         Command::CreateProvider(args) => create_provider(settings, args).await,
-        Command::PrintSchema => unreachable!("handled above"),
+        Command::PrintSchema | Command::Healthcheck { .. } => unreachable!("handled above"),
+    }
+}
+
+/// A line for the operator on standard output, whatever `RUST_LOG` filters: as
+/// written, or with `LOG_FORMAT=json` as a log line's `message`, so that stdout
+/// holds nothing but JSON.
+fn say(json: bool, line: &str) {
+    if json {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let event = serde_json::json!({
+            "timestamp": now,
+            "level": "INFO",
+            "target": "portal",
+            "message": line,
+        });
+        println!("{event}");
+    } else {
+        println!("{line}");
     }
 }
 
@@ -91,17 +129,24 @@ async fn serve(settings: Settings, no_worker: bool) -> anyhow::Result<()> {
         worker: !no_worker,
         ..Default::default()
     };
+    let json = settings.log_format == LogFormat::Json;
     let app = Application::build_with(settings, options).await?;
     let url = format!("http://{}:{}", app.state().settings.bind.ip(), app.port());
-    println!("portal-access listening on {url}");
+    say(json, &format!("portal-access listening on {url}"));
     if graphiql {
-        println!("GraphiQL playground: {url}/graphiql");
+        say(json, &format!("GraphiQL playground: {url}/graphiql"));
     }
     if embedded {
-        println!("Embedded mode: SQLite database, in-process queue and limiter.");
-        println!(
-            "Create a provider to sign in with:\n  {} create-provider --organization \"My Practice\" --email you@example.com --name \"Your Name\"",
-            command_prefix()
+        say(
+            json,
+            "Embedded mode: SQLite database, in-process queue and limiter.",
+        );
+        say(
+            json,
+            &format!(
+                "Create a provider to sign in with:\n  {} create-provider --organization \"My Practice\" --email you@example.com --name \"Your Name\"",
+                command_prefix()
+            ),
         );
     }
     app.run_until_stopped().await?;
@@ -128,10 +173,15 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
             "warning: without REDIS_URL this worker cannot see jobs pushed by `portal serve`; it only sweeps the outbox"
         );
     }
-    let built = startup::build_state(settings, access::clock::system()).await?;
-    let worker = startup::email_worker(&built.state, built.backend)?;
-    tracing::info!("worker started");
-    worker.run(startup::shutdown_signal()).await;
+    let json = settings.log_format == LogFormat::Json;
+    let ip = settings.worker_bind.ip();
+    let worker = WorkerProcess::build(settings).await?;
+    let url = format!("http://{ip}:{}", worker.port());
+    say(
+        json,
+        &format!("portal worker started; health and metrics on {url}"),
+    );
+    worker.run_until_stopped().await?;
     Ok(())
 }
 

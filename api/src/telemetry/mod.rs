@@ -1,6 +1,11 @@
-//! Logging: pretty for people, JSON for machines; `RUST_LOG` filters (default info).
+//! Logging and metrics. Logs: pretty for people, one flat JSON object per line for
+//! machines; `RUST_LOG` filters (default info). Metrics: see [`metrics`].
 use crate::configuration::LogFormat;
+use tracing_subscriber::fmt::format::JsonFields;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+mod json;
+pub mod metrics;
 
 /// Installs the global subscriber once; later calls (tests) are ignored.
 pub fn init(format: LogFormat) {
@@ -11,9 +16,8 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => registry
             .with(
                 fmt::layer()
-                    .json()
-                    .with_current_span(true)
-                    .with_span_list(false),
+                    .fmt_fields(JsonFields::new())
+                    .event_format(json::FlatJson),
             )
             .try_init(),
         LogFormat::Pretty => registry.with(fmt::layer().with_target(false)).try_init(),

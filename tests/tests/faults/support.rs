@@ -4,7 +4,6 @@ use portal_tests::{SmtpSink, TestApp};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
 /// A child process killed (SIGKILL) and reaped when dropped, so a failing test
@@ -74,34 +73,10 @@ impl Drop for Process {
     }
 }
 
-/// The `portal` binary of this build profile, built by cargo on first use: the
-/// tests crate cannot see `CARGO_BIN_EXE_portal` (it belongs to `portal-api`).
-pub fn portal_binary() -> &'static PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable");
-        // target/<profile>/deps/faults-<hash>
-        let profile_dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
-        let target_dir = profile_dir.parent().expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "-q", "-p", "portal-api", "--bin", "portal"])
-            .arg("--target-dir")
-            .arg(target_dir);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "cargo build of portal failed");
-        profile_dir.join("portal")
-    })
-}
-
 /// `portal worker` against the same database, Redis prefix and mail sink as `app`.
 pub fn start_worker(app: &TestApp, smtp_url: &str) -> Process {
     let settings = &app.state.settings;
-    let mut command = Command::new(portal_binary());
+    let mut command = Command::new(portal_tests::process::portal_binary());
     command
         .arg("worker")
         .env_clear()

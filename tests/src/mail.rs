@@ -43,6 +43,36 @@ impl TestApp {
         (id, session)
     }
 
+    /// Runs an operation that must succeed; returns its `data`.
+    pub async fn graphql_ok(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let body = self.graphql(query, variables, token).await;
+        assert!(body["errors"].is_null(), "{body}");
+        body["data"].clone()
+    }
+
+    /// Creates an intake form from `input` (`CreateIntakeFormInput`) and assigns it
+    /// to the client; returns the form's id.
+    pub async fn assign_new_form(&self, token: &str, client_id: &str, input: Value) -> String {
+        let created = self
+            .graphql_ok(
+                "mutation($i: CreateIntakeFormInput!) { createIntakeForm(input: $i) { form { id } } }",
+                json!({ "i": input }),
+                Some(token),
+            )
+            .await;
+        let form_id = created["createIntakeForm"]["form"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("form created: {created}"))
+            .to_owned();
+        self.graphql_ok(
+            "mutation($i: AssignIntakeFormInput!) { assignIntakeForm(input: $i) { assignment { id } } }",
+            json!({ "i": { "clientId": client_id, "formId": form_id } }),
+            Some(token),
+        )
+        .await;
+        form_id
+    }
+
     /// `resendWelcomeEmail`, whole response.
     pub async fn resend(&self, token: &str, client_id: &str) -> Value {
         self.graphql(

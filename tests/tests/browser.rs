@@ -19,22 +19,8 @@ async fn a_client_sets_up_their_account_in_a_real_browser() {
     let id = app
         .invite_client(&provider.token, "Jane", "jane@example.com")
         .await;
-    let form = app
-        .graphql(
-            "mutation { createIntakeForm(input: {title: \"Health history\"}) { form { id } } }",
-            json!({}),
-            Some(&provider.token),
-        )
-        .await;
-    let form_id = form["data"]["createIntakeForm"]["form"]["id"]
-        .as_str()
-        .unwrap();
-    app.graphql(
-        "mutation($i: AssignIntakeFormInput!) { assignIntakeForm(input: $i) { assignment { id } } }",
-        json!({ "i": { "clientId": id, "formId": form_id } }),
-        Some(&provider.token),
-    )
-    .await;
+    let form = json!({ "title": "Health history" });
+    app.assign_new_form(&provider.token, &id, form).await;
 
     let mail = app.smtp().wait_for("jane@example.com", 1).await;
     let token = mail[0].token().unwrap();
@@ -189,22 +175,12 @@ async fn a_client_goes_from_the_invite_email_to_signing_out_in_a_real_browser() 
     let id = app
         .invite_client(&provider.token, "Jane", "jane@example.com")
         .await;
-    let form = app
-        .graphql(
-            "mutation { createIntakeForm(input: {title: \"Health history\", description: \"Before your first visit.\", questions: [\"Any allergies?\", \"Medication you take\"]}) { form { id } } }",
-            json!({}),
-            Some(&provider.token),
-        )
-        .await;
-    let form_id = form["data"]["createIntakeForm"]["form"]["id"]
-        .as_str()
-        .unwrap();
-    app.graphql(
-        "mutation($i: AssignIntakeFormInput!) { assignIntakeForm(input: $i) { assignment { id } } }",
-        json!({ "i": { "clientId": id, "formId": form_id } }),
-        Some(&provider.token),
-    )
-    .await;
+    let form = json!({
+        "title": "Health history",
+        "description": "Before your first visit.",
+        "questions": ["Any allergies?", "Medication you take"],
+    });
+    app.assign_new_form(&provider.token, &id, form).await;
     let invite = first_link(&app.smtp().wait_for("jane@example.com", 1).await[0].text());
 
     let axe = portal_tests::axe::source();

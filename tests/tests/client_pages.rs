@@ -25,24 +25,8 @@ async fn client_with_work(app: &TestApp) -> (TestProvider, String) {
     let (id, _) = app
         .signed_in_client(&provider.token, "Jane", "jane@example.com")
         .await;
-    let form = app
-        .graphql(
-            "mutation { createIntakeForm(input: {title: \"Health history\", questions: [\"Allergies?\", \"Medication?\"]}) { form { id } } }",
-            json!({}),
-            Some(&provider.token),
-        )
-        .await;
-    let form_id = form["data"]["createIntakeForm"]["form"]["id"]
-        .as_str()
-        .unwrap();
-    let assigned = app
-        .graphql(
-            "mutation($i: AssignIntakeFormInput!) { assignIntakeForm(input: $i) { assignment { id } } }",
-            json!({ "i": { "clientId": id, "formId": form_id } }),
-            Some(&provider.token),
-        )
-        .await;
-    assert!(assigned["errors"].is_null(), "{assigned}");
+    let form = json!({ "title": "Health history", "questions": ["Allergies?", "Medication?"] });
+    app.assign_new_form(&provider.token, &id, form).await;
     send_message(
         app,
         &provider,

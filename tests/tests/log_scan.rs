@@ -7,7 +7,7 @@
 use portal_tests::logscan::{self, assert_no_leaks, leaks};
 use portal_tests::mail::CLIENT_PASSWORD;
 use portal_tests::{Backend, Queue, TestApp, spawn_mail_app};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const MESSAGE: &str = "Biopsy result for Jane: benign, no follow-up needed (marker 7Q2X)";
 const ANSWER: &str = "Taking sertraline 50mg daily since March (marker 9K4W)";
@@ -50,12 +50,6 @@ async fn no_password_token_message_or_answer_is_ever_logged() {
     );
 }
 
-async fn ok(app: &TestApp, query: &str, variables: Value, token: Option<&str>) -> Value {
-    let body = app.graphql(query, variables, token).await;
-    assert!(body["errors"].is_null(), "{body}");
-    body["data"].clone()
-}
-
 async fn whole_story(app: &TestApp) {
     logscan::secret(MESSAGE);
     logscan::secret(ANSWER);
@@ -64,26 +58,12 @@ async fn whole_story(app: &TestApp) {
     assert!(wrong["errors"].is_array());
     let email = format!("jane.{}@example.com", uuid::Uuid::new_v4().simple());
     let (client_id, link) = app.invited(&provider.token, "Jane", &email).await;
-    let form = ok(
-        app,
-        "mutation($i: CreateIntakeFormInput!) { createIntakeForm(input: $i) { form { id } } }",
-        json!({ "i": { "title": "Medications", "questions": ["What do you take?"] } }),
-        Some(&provider.token),
-    )
-    .await;
-    let form_id = form["createIntakeForm"]["form"]["id"].as_str().unwrap();
-    ok(
-        app,
-        "mutation($i: AssignIntakeFormInput!) { assignIntakeForm(input: $i) { assignment { id } } }",
-        json!({ "i": { "clientId": client_id, "formId": form_id } }),
-        Some(&provider.token),
-    )
-    .await;
+    let form = json!({ "title": "Medications", "questions": ["What do you take?"] });
+    app.assign_new_form(&provider.token, &client_id, form).await;
     // The setup page is opened (never using the link), then the link is used.
     let page = format!("{}/account/setup?token={link}", app.address);
     assert_eq!(app.http.get(page).send().await.unwrap().status(), 200);
-    let done = ok(
-        app,
+    let done = app.graphql_ok(
         "mutation($i: CompleteAccountLinkInput!) { completeAccountLink(input: $i) { token pendingIntakeForms { id } } }",
         json!({ "i": { "token": link, "password": CLIENT_PASSWORD } }),
         None,
@@ -95,22 +75,19 @@ async fn whole_story(app: &TestApp) {
         .unwrap();
     let used_again = app.complete_link(&link, CLIENT_PASSWORD).await;
     assert!(used_again["errors"].is_array());
-    ok(
-        app,
+    app.graphql_ok(
         "mutation($i: CompleteIntakeFormInput!) { completeIntakeForm(input: $i) { assignment { id } } }",
         json!({ "i": { "assignmentId": assignment, "answers": { "medications": ANSWER } } }),
         Some(session),
     )
     .await;
-    ok(
-        app,
+    app.graphql_ok(
         "mutation($i: SendMessageInput!) { sendMessage(input: $i) { message { id } } }",
         json!({ "i": { "clientId": client_id, "body": MESSAGE } }),
         Some(&provider.token),
     )
     .await;
-    ok(
-        app,
+    app.graphql_ok(
         "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { client { id } } }",
         json!({ "i": { "currentPassword": CLIENT_PASSWORD, "newPassword": NEW_PASSWORD } }),
         Some(session),
@@ -118,8 +95,7 @@ async fn whole_story(app: &TestApp) {
     .await;
     let wrong = app.client_sign_in(&email, WRONG_PASSWORD).await;
     assert!(wrong["errors"].is_array());
-    ok(
-        app,
+    app.graphql_ok(
         "mutation($e: String!) { requestPasswordReset(email: $e) }",
         json!({ "e": email }),
         None,
@@ -127,8 +103,7 @@ async fn whole_story(app: &TestApp) {
     .await;
     let reset = app.smtp().wait_for(&email, 3).await;
     assert!(reset.iter().any(|m| m.token().is_some()));
-    ok(
-        app,
+    app.graphql_ok(
         "mutation($i: SetClientPasswordInput!) { setClientPassword(input: $i) { client { id } } }",
         json!({ "i": { "clientId": client_id, "password": PROVIDER_SET } }),
         Some(&provider.token),

@@ -4,7 +4,7 @@ use entity::email_delivery::EmailKind;
 use portal_tests::mail::CLIENT_PASSWORD;
 use portal_tests::{Received, TestApp};
 use sea_orm::Iterable;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A practice name lettre would have base64-encoded in `From` (`&`, `'`).
 pub const PRACTICE: &str = "Harbor & Pine Therapy";
@@ -37,55 +37,33 @@ pub fn practice_domain() -> String {
     )
 }
 
-async fn ok(app: &TestApp, query: &str, variables: Value, token: Option<&str>) -> Value {
-    let body = app.graphql(query, variables, token).await;
-    assert!(body["errors"].is_null(), "{body}");
-    body["data"].clone()
-}
-
 /// Invite, activation with a form pending (reminder), a message, a self-service
 /// reset and an email change: one email of each kind, each awaited before the next
 /// step so none is superseded. Returns them with their kind.
 pub async fn every_email_kind(app: &TestApp) -> Vec<(EmailKind, Received)> {
     let provider = app.signed_in_provider(PRACTICE).await;
     let token = Some(provider.token.as_str());
-    let form = ok(
-        app,
-        "mutation($i: CreateIntakeFormInput!) { createIntakeForm(input: $i) { form { id } } }",
-        json!({ "i": { "title": "Health history", "questions": ["Anything we should know?"] } }),
-        token,
-    )
-    .await;
-    let form_id = form["createIntakeForm"]["form"]["id"].as_str().unwrap();
     let (client_id, link) = app.invited(&provider.token, "Jane", CLIENT).await;
-    ok(
-        app,
-        "mutation($i: AssignIntakeFormInput!) { assignIntakeForm(input: $i) { assignment { id } } }",
-        json!({ "i": { "clientId": client_id, "formId": form_id } }),
-        token,
-    )
-    .await;
+    let form = json!({ "title": "Health history", "questions": ["Anything we should know?"] });
+    app.assign_new_form(&provider.token, &client_id, form).await;
     let done = app.complete_link(&link, CLIENT_PASSWORD).await;
     assert!(done["errors"].is_null(), "{done}");
     app.smtp().wait_for(CLIENT, 2).await;
-    ok(
-        app,
+    app.graphql_ok(
         "mutation($i: SendMessageInput!) { sendMessage(input: $i) { message { id } } }",
         json!({ "i": { "clientId": client_id, "body": "Your appointment notes are ready." } }),
         token,
     )
     .await;
     app.smtp().wait_for(CLIENT, 3).await;
-    ok(
-        app,
+    app.graphql_ok(
         "mutation($e: String!) { requestPasswordReset(email: $e) }",
         json!({ "e": CLIENT }),
         None,
     )
     .await;
     app.smtp().wait_for(CLIENT, 4).await;
-    ok(
-        app,
+    app.graphql_ok(
         "mutation($i: UpdateClientEmailInput!) { updateClientEmail(input: $i) { client { id } } }",
         json!({ "i": { "clientId": client_id, "email": "jane.new@example.net" } }),
         token,

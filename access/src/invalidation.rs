@@ -17,6 +17,7 @@ use entity::client;
 use entity::email_delivery::{self as delivery, DeliveryStatus};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use std::collections::HashSet;
 use uuid::Uuid;
 
 /// Why earlier links stop working.
@@ -125,24 +126,44 @@ async fn end_earlier_links(
     })
 }
 
-/// The worker's half: whether `delivery` may mint its link now. When it may, the
-/// client row is locked until the caller's transaction ends, so no change can
-/// slip in between this check and the new link.
+/// The worker's half: which of `deliveries` may mint their links now (their ids).
+/// The clients of those that may are locked until the caller's transaction ends,
+/// so no change can slip in between this check and the new links. One statement
+/// for the whole batch; it locks in the index's order, as [`invalidate`] locks
+/// one row, so batches never deadlock each other.
 pub async fn mint_allowed(
     conn: &impl ConnectionTrait,
-    delivery: &delivery::Model,
-) -> Result<bool, DbErr> {
-    // A no-op update: it takes the row lock only when the generation still matches.
-    let current = client::Entity::update_many()
+    deliveries: &[&delivery::Model],
+) -> Result<HashSet<Uuid>, DbErr> {
+    if deliveries.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let current = crate::batch::padded(deliveries)
+        .iter()
+        .fold(Condition::any(), |any, d| {
+            any.add(
+                Condition::all()
+                    .add(client::Column::Id.eq(d.client_id))
+                    .add(client::Column::LinkGeneration.eq(d.link_generation)),
+            )
+        });
+    // A no-op update: it takes the row locks only where the generation still matches.
+    let locked: HashSet<(Uuid, i64)> = client::Entity::update_many()
         .col_expr(
             client::Column::LinkGeneration,
             Expr::col(client::Column::LinkGeneration),
         )
-        .filter(client::Column::Id.eq(delivery.client_id))
-        .filter(client::Column::LinkGeneration.eq(delivery.link_generation))
-        .exec(conn)
-        .await?;
-    Ok(current.rows_affected == 1)
+        .filter(current)
+        .exec_with_returning(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.link_generation))
+        .collect();
+    Ok(deliveries
+        .iter()
+        .filter(|d| locked.contains(&(d.client_id, d.link_generation)))
+        .map(|d| d.id)
+        .collect())
 }
 
 /// Revokes the client's live links, giving `reason`; with `only_of`, just the links

@@ -3,6 +3,7 @@
 //! invalidation. It depends on `entity` only; `jobs` and `api` depend on it.
 
 pub mod audit;
+pub mod batch;
 pub mod clock;
 pub mod intake_check;
 pub mod intake_forms;

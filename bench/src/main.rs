@@ -18,8 +18,9 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(about = "Benchmarks of portal-access; prints figures, asserts nothing")]
 struct Args {
-    /// `all`; `sign-in` for only the unknown-vs-known sign-in timing (under a minute);
-    /// `costs` for what 200 resends, one at a time, cost PostgreSQL (any profile).
+    /// `all`; `resend`, `pipeline` or `isolation` for one part of it; `sign-in` for
+    /// only the unknown-vs-known sign-in timing (under a minute); `costs` for what 200
+    /// resends, one at a time, cost PostgreSQL (any profile).
     #[arg(default_value = "all")]
     what: String,
     /// Seconds each resend load level runs.
@@ -41,8 +42,9 @@ fn ratio(a: f64, b: f64) -> f64 {
 async fn main() -> Result<()> {
     let args = Args::parse();
     anyhow::ensure!(
-        ["all", "sign-in", "costs"].contains(&args.what.as_str()),
-        "unknown benchmark {:?}; try `all`, `sign-in` or `costs`",
+        ["all", "resend", "pipeline", "isolation", "sign-in", "costs"]
+            .contains(&args.what.as_str()),
+        "unknown benchmark {:?}; try `all`, `resend`, `pipeline`, `isolation`, `sign-in` or `costs`",
         args.what
     );
     external::require_tools()?;
@@ -117,13 +119,81 @@ async fn resend_costs(stack: &stack::Stack) -> Result<serde_json::Value> {
     Ok(json!({ "resend_costs_per_request": costs.json(), "failed": failed }))
 }
 
+/// Whether the run includes `part`.
+fn includes(args: &Args, part: &str) -> bool {
+    args.what == "all" || args.what == part
+}
+
 async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
-    let duration = Duration::from_secs(args.seconds);
     println!("seeding {} clients in 100 practices…", args.clients);
     let practices = seed::seed(&stack.db, 100, args.clients).await?;
     let serve = stack.serve()?;
     let url = serve.url.clone().unwrap_or_default();
+    let mut report = json!({
+        "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
+        "clients": args.clients, "seconds_per_level": args.seconds,
+    });
+    let mut worker_rss = f64::NAN;
+    if includes(args, "resend") {
+        let (rows, costs) = resend_levels(stack, args, &url, &practices).await?;
+        report["resend"] = rows;
+        report["resend_costs_per_request"] = costs;
+        report["peak_rss_mib_after_resend"] = json!({ "serve": serve.peak_rss_mib() });
+    }
+    if includes(args, "pipeline") {
+        let (pipeline, rss) = email_pipeline(stack, args).await?;
+        report["pipeline"] = pipeline;
+        worker_rss = rss;
+        println!("\n4. one email at idle: resend → SMTP accepted");
+        let p0 = &practices[0];
+        let latency = pipeline::one_email_latency(stack, &url, &p0.token, &p0.clients, 50).await?;
+        println!(
+            "   p50 {:.1} ms, p99 {:.1} ms",
+            latency.p50_ms, latency.p99_ms
+        );
+        report["one_email_latency"] = latency.json();
+    }
+    if includes(args, "isolation") {
+        let p0 = &practices[0];
+        println!("\n5. isolation: `me` while 32 connections hammer signIn");
+        let (idle, busy, sign_ins) =
+            isolation::isolation(&url, &p0.token, &p0.provider_email).await?;
+        println!(
+            "   p99 idle {:.2} ms, under load {:.2} ms → ratio {:.2} ({:.0} sign-ins/s meanwhile)",
+            idle.p99_ms,
+            busy.p99_ms,
+            busy.p99_ms / idle.p99_ms,
+            sign_ins.per_second()
+        );
+        report["isolation"] = json!({ "idle": idle.json(), "under_sign_in_load": busy.json(), "sign_ins": sign_ins.json(), "p99_ratio": busy.p99_ms / idle.p99_ms });
+    }
+    if args.what == "all" {
+        println!("\n7. sign-in time, unknown vs known email (wrong password)");
+        let p0 = &practices[0];
+        let timing = isolation::sign_in_ratio(&url, &p0.provider_email, 30).await;
+        let (unknown, known) = (timing.unknown_ms, timing.known_ms);
+        println!(
+            "   median unknown {unknown:.1} ms, known {known:.1} ms → ratio {:.3}",
+            unknown / known
+        );
+        report["sign_in_ms"] =
+            json!({ "unknown": unknown, "known": known, "ratio": unknown / known });
+    }
+    let serve_rss = serve.peak_rss_mib();
+    println!("\n6. peak RSS: serve {serve_rss:.1} MiB, worker {worker_rss:.1} MiB");
+    report["peak_rss_mib"] = json!({ "serve": serve_rss, "worker": worker_rss });
+    Ok(report)
+}
 
+/// Points 1-2: resends through the API and through pgbench at 16 and 64
+/// connections; PostgreSQL's costs per resend, for both, at the first level.
+async fn resend_levels(
+    stack: &stack::Stack,
+    args: &Args,
+    url: &str,
+    practices: &[seed::Practice],
+) -> Result<(serde_json::Value, serde_json::Value)> {
+    let duration = Duration::from_secs(args.seconds);
     println!(
         "\n1-2. resendWelcomeEmail over HTTP (wrk) vs its floor (pgbench, bench/floor/resend.sql)"
     );
@@ -131,25 +201,17 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
         "{:>5} {:>10} {:>9} {:>9} {:>7} | {:>10} {:>9} | {:>8} {:>8}",
         "conns", "api req/s", "p50 ms", "p99 ms", "errors", "floor r/s", "floor p99", "tput", "p99"
     );
-    let targets = resend::targets_file(&practices)?;
-    let mut resend_rows = Vec::new();
+    let targets = resend::targets_file(practices)?;
+    let mut rows = Vec::new();
     let mut costs = None;
     for conns in [16, 64] {
         // PostgreSQL's counters around the first level: the API's costs, then the floor's.
         let first = costs.is_none();
-        let before = if first {
-            Some(resend::Counters::read(&stack.db).await?)
-        } else {
-            None
-        };
-        let api = resend::api(&url, targets.path(), conns, duration)?;
-        let between = if first {
-            Some(resend::Counters::read(&stack.db).await?)
-        } else {
-            None
-        };
+        let before = resend::Counters::read(&stack.db).await?;
+        let api = resend::api(url, targets.path(), conns, duration)?;
+        let between = resend::Counters::read(&stack.db).await?;
         let floor = resend::floor(&stack.database_url, args.clients, conns, duration)?;
-        if let (Some(before), Some(between)) = (before, between) {
+        if first {
             let after = resend::Counters::read(&stack.db).await?;
             costs = Some((
                 before.per_request(&between, api.requests + api.errors),
@@ -169,7 +231,7 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
             floor.per_second(),
             floor.p99_ms
         );
-        resend_rows.push(json!({ "connections": conns, "api": api.json(), "floor": floor.json(), "throughput_ratio": t, "p99_ratio_api_over_floor": p }));
+        rows.push(json!({ "connections": conns, "api": api.json(), "floor": floor.json(), "throughput_ratio": t, "p99_ratio_api_over_floor": p }));
     }
     let (costs, floor_costs) = costs.expect("measured at the first level");
     println!(
@@ -181,8 +243,15 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
         floor_costs.table_scans,
         floor_costs.rows_written
     );
-    let serve_rss_resend = serve.peak_rss_mib();
+    Ok((
+        json!(rows),
+        json!({ "api": costs.json(), "floor": floor_costs.json() }),
+    ))
+}
 
+/// Point 3: queued deliveries drained by one and two workers against lettre
+/// straight to the sink; the workers' peak RSS.
+async fn email_pipeline(stack: &stack::Stack, args: &Args) -> Result<(serde_json::Value, f64)> {
     println!(
         "\n3. email pipeline: {} queued deliveries → accepted by the SMTP sink",
         args.emails
@@ -199,47 +268,8 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
         "   two workers: {two:.0} emails/s (ratio {:.2}), peak RSS {two_rss:.1} MiB each at most",
         two / raw
     );
-
-    println!("\n4. one email at idle: resend → SMTP accepted");
-    let p0 = &practices[0];
-    let latency = pipeline::one_email_latency(stack, &url, &p0.token, &p0.clients, 50).await?;
-    println!(
-        "   p50 {:.1} ms, p99 {:.1} ms",
-        latency.p50_ms, latency.p99_ms
-    );
-
-    println!("\n5. isolation: `me` while 32 connections hammer signIn");
-    let (idle, busy, sign_ins) = isolation::isolation(&url, &p0.token, &p0.provider_email).await?;
-    println!(
-        "   p99 idle {:.2} ms, under load {:.2} ms → ratio {:.2} ({:.0} sign-ins/s meanwhile)",
-        idle.p99_ms,
-        busy.p99_ms,
-        busy.p99_ms / idle.p99_ms,
-        sign_ins.per_second()
-    );
-
-    println!("\n7. sign-in time, unknown vs known email (wrong password)");
-    let timing = isolation::sign_in_ratio(&url, &p0.provider_email, 30).await;
-    let (unknown, known) = (timing.unknown_ms, timing.known_ms);
-    println!(
-        "   median unknown {unknown:.1} ms, known {known:.1} ms → ratio {:.3}",
-        unknown / known
-    );
-
-    let serve_rss = serve.peak_rss_mib();
-    println!(
-        "\n6. peak RSS: serve {serve_rss:.1} MiB (after the resend runs {serve_rss_resend:.1} MiB), worker {:.1} MiB",
-        one_rss.max(two_rss)
-    );
-    Ok(json!({
-        "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },
-        "clients": args.clients, "seconds_per_level": args.seconds,
-        "resend": resend_rows,
-        "resend_costs_per_request": { "api": costs.json(), "floor": floor_costs.json() },
-        "pipeline": { "emails": args.emails, "raw_per_second": raw, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "two_workers_ratio": two / raw },
-        "one_email_latency": latency.json(),
-        "isolation": { "idle": idle.json(), "under_sign_in_load": busy.json(), "sign_ins": sign_ins.json(), "p99_ratio": busy.p99_ms / idle.p99_ms },
-        "sign_in_ms": { "unknown": unknown, "known": known, "ratio": unknown / known },
-        "peak_rss_mib": { "serve": serve_rss, "worker": one_rss.max(two_rss) },
-    }))
+    Ok((
+        json!({ "emails": args.emails, "raw_per_second": raw, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "two_workers_ratio": two / raw }),
+        one_rss.max(two_rss),
+    ))
 }

@@ -10,4 +10,7 @@ pub enum JobError {
     Database(#[from] DbErr),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The batch the job was handled in failed (the reason is the batch's).
+    #[error("delivery batch: {0}")]
+    Batch(String),
 }

@@ -1,7 +1,7 @@
 //! A worker process: the queue consumers (`DeliverEmail`, `CheckIntakeForms`), the
 //! outbox sweeper and housekeeping, all stopped together by one shutdown signal.
 use crate::check_intake_forms;
-use crate::deliver_email::{Deliverer, Outcome};
+use crate::deliver_email::{Batcher, Deliverer, Outcome};
 use crate::maintenance;
 use crate::periodic::{FailureLog, every};
 use crate::queue::{self, CheckIntakeForms, DeliverEmail, Handlers, JobQueue, WorkerBackend};
@@ -21,11 +21,15 @@ pub struct Worker {
     pub backend: WorkerBackend,
     pub queue: JobQueue,
     pub sweep_grace: Duration,
+    /// Emails one worker has in hand at once (`WORKER_CONCURRENCY`): the queue's
+    /// concurrency, and the largest batch.
+    pub concurrency: usize,
 }
 
 /// What job handlers share.
 struct JobContext {
     deliverer: Arc<Deliverer>,
+    batcher: Batcher,
     queue: JobQueue,
     /// One log for every place that promotes due jobs, so an outage warns once.
     promote_log: Arc<FailureLog>,
@@ -36,7 +40,7 @@ impl Handlers for JobContext {
     /// and the sweeper, not the queue's retry, drives the next attempt.
     async fn deliver(&self, job: DeliverEmail) {
         let id = job.delivery_id;
-        match self.deliverer.deliver(id).await {
+        match self.batcher.deliver(id).await {
             Ok(Outcome::Skipped) => tracing::debug!(delivery_id = %id, "nothing to do"),
             Ok(outcome) => tracing::debug!(delivery_id = %id, ?outcome, "delivery handled"),
             Err(e) => {
@@ -63,6 +67,7 @@ impl Worker {
         let (stop_tx, stop) = watch::channel(false);
         let ctx = Arc::new(JobContext {
             deliverer: self.deliverer.clone(),
+            batcher: Batcher::start(self.deliverer.clone(), self.concurrency),
             queue: self.queue.clone(),
             promote_log: Arc::new(FailureLog::new("promoting due jobs")),
         });
@@ -75,6 +80,7 @@ impl Worker {
         };
         let consumers = tokio::spawn(queue::consume(
             self.backend,
+            self.concurrency,
             ctx.clone(),
             stop.clone(),
             ctx.promote_log.clone(),

@@ -29,6 +29,8 @@ pub struct EmailSettings {
     pub intake_reminder_delay: Duration,
     /// Prefix of every Redis key this service writes (queue, resend windows).
     pub redis_key_prefix: String,
+    /// Emails one worker has in hand at once (`WORKER_CONCURRENCY`).
+    pub worker_concurrency: usize,
 }
 
 const DEFAULT_SMTP_URL: &str = "file://mail";
@@ -77,6 +79,7 @@ impl EmailSettings {
             sweep_grace: vars.millis("EMAIL_SWEEP_GRACE_MS", 10_000)?,
             intake_reminder_delay: vars.secs("INTAKE_REMINDER_DELAY_SECS", 86_400)?,
             redis_key_prefix: prefix,
+            worker_concurrency: vars.number_usize("WORKER_CONCURRENCY", 64, 1024)?,
         })
     }
 }

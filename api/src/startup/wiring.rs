@@ -156,6 +156,7 @@ pub fn email_worker(state: &AppState, backend: WorkerBackend) -> Result<Worker, 
         backend,
         queue: state.queue.clone(),
         sweep_grace: email.sweep_grace,
+        concurrency: email.worker_concurrency,
     })
 }
 

@@ -1,4 +1,4 @@
-//! Keeping a claimed row's lease alive while its email is being sent.
+//! Keeping a claimed batch's leases alive while its emails are being sent.
 //!
 //! The lease is what lets another worker take over a row whose worker died
 //! (`kill -9`, OOM, a lost host): it must be short, or mail held by a dead worker
@@ -6,22 +6,25 @@
 //! SMTP timeout alone is 15 s), so the worker extends the lease while it works.
 //! It renews only while the work itself is being polled (a handler parked by a
 //! dying queue consumer renews nothing) and for at most [`MAX_HOLD`] (a handler
-//! stuck on I/O does not hold the row for ever).
+//! stuck on I/O does not hold the rows for ever).
 use super::Deliverer;
+use super::claim::held_by_us;
 use entity::email_delivery::{self, DeliveryStatus};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use std::collections::HashSet;
 use std::time::Duration;
+use uuid::Uuid;
 
 /// The longest one worker keeps a row by renewing: well above the SMTP timeout
 /// plus the database work around it.
 const MAX_HOLD: Duration = Duration::from_secs(60);
 
 impl Deliverer {
-    /// Runs `work` while renewing the lease on `id` every third of its length.
+    /// Runs `work` while renewing the leases on `claimed` every third of their length.
     pub(super) async fn holding_lease<T>(
         &self,
-        claimed: &email_delivery::Model,
+        claimed: &[email_delivery::Model],
         work: impl Future<Output = T>,
     ) -> T {
         let every = self.config.lease / 3;
@@ -39,51 +42,44 @@ impl Deliverer {
         }
     }
 
-    /// Extends the lease; false once the row is no longer ours (sent, or taken
-    /// over by another worker, whose claim counted another attempt).
-    async fn renew(&self, claimed: &email_delivery::Model) -> bool {
-        let id = claimed.id;
-        let length = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
-        let renewed = email_delivery::Entity::update_many()
-            .col_expr(
-                email_delivery::Column::ClaimedUntil,
-                Expr::value(self.clock.now() + length),
-            )
-            .filter(email_delivery::Column::Id.eq(id))
-            .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
-            .filter(email_delivery::Column::Attempts.eq(claimed.attempts))
-            .exec(&self.db)
-            .await;
-        match renewed {
-            Ok(r) => r.rows_affected > 0,
+    /// Extends the leases; false once no row is ours any more (sent, or taken over
+    /// by another worker, whose claim counted another attempt).
+    async fn renew(&self, claimed: &[email_delivery::Model]) -> bool {
+        let rows: Vec<&email_delivery::Model> = claimed.iter().collect();
+        match self.extend(&rows).await {
+            Ok(held) => !held.is_empty(),
             // The next renewal may succeed; if none does, another worker takes the
-            // row over and the email may go out twice (at-least-once).
+            // rows over and their emails may go out twice (at-least-once).
             Err(e) => {
-                tracing::warn!(delivery_id = %id, error = %e, "lease renewal failed");
+                tracing::warn!(error = %e, rows = claimed.len(), "lease renewal failed");
                 true
             }
         }
     }
-}
 
-impl Deliverer {
-    /// Whether this worker still holds its claim on `claimed` (the row is `sending`
-    /// under the attempt it counted); extends the lease when it does.
+    /// Which of `claimed` this worker still holds (`sending` under the attempt it
+    /// counted); extends their leases.
     pub(super) async fn still_holding(
         &self,
-        claimed: &email_delivery::Model,
-    ) -> Result<bool, DbErr> {
+        claimed: &[&email_delivery::Model],
+    ) -> Result<HashSet<Uuid>, DbErr> {
+        if claimed.is_empty() {
+            return Ok(HashSet::new());
+        }
+        self.extend(claimed).await
+    }
+
+    async fn extend(&self, rows: &[&email_delivery::Model]) -> Result<HashSet<Uuid>, DbErr> {
         let length = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
         let held = email_delivery::Entity::update_many()
             .col_expr(
                 email_delivery::Column::ClaimedUntil,
                 Expr::value(self.clock.now() + length),
             )
-            .filter(email_delivery::Column::Id.eq(claimed.id))
             .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
-            .filter(email_delivery::Column::Attempts.eq(claimed.attempts))
-            .exec(&self.db)
+            .filter(held_by_us(rows))
+            .exec_with_returning(&self.db)
             .await?;
-        Ok(held.rows_affected == 1)
+        Ok(held.into_iter().map(|d| d.id).collect())
     }
 }

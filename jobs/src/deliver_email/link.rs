@@ -1,16 +1,16 @@
-//! Minting a link at send time, so its token exists only in the worker's memory.
+//! Minting links at send time, so their tokens exist only in the worker's memory.
 use super::Deliverer;
+use super::claim::held_by_us;
 use access::invalidation;
 use access::token::LinkToken;
 use entity::account_link::{self, LinkKind};
 use entity::email_delivery::{self, DeliveryStatus};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait};
+use std::collections::HashMap;
 use uuid::Uuid;
 
-/// What minting came to.
+/// What minting came to, for one delivery.
 pub(super) enum Minted {
     Link(LinkToken),
     /// A newer change made the email stale; the delivery is marked superseded.
@@ -20,66 +20,118 @@ pub(super) enum Minted {
 }
 
 impl Deliverer {
-    /// Mints the link, unless the client changed since the email was queued (then
-    /// the delivery is marked superseded; see [`invalidation::mint_allowed`]).
+    /// Mints the links of the link emails among `deliveries` in one transaction,
+    /// unless their client changed since they were queued (then they are marked
+    /// superseded; see [`invalidation::mint_allowed`]).
     ///
     /// Nothing earlier is revoked here: every change that needs a new link already
     /// revoked the old ones, so the only live links left are those an earlier
     /// attempt of this same email minted, and that attempt may have reached the
     /// inbox. The retry mints a sibling; both work until one is used or a newer
     /// change ends them. A duplicate email never carries a dead link.
-    pub(super) async fn mint_link(
+    pub(super) async fn mint_links(
         &self,
-        delivery: &email_delivery::Model,
-        kind: LinkKind,
-    ) -> Result<Minted, DbErr> {
+        deliveries: &[&email_delivery::Model],
+    ) -> Result<HashMap<Uuid, Minted>, DbErr> {
+        let wanting: Vec<&email_delivery::Model> = deliveries
+            .iter()
+            .copied()
+            .filter(|d| d.link_kind.is_some())
+            .collect();
+        let mut minted = HashMap::with_capacity(wanting.len());
+        if wanting.is_empty() {
+            return Ok(minted);
+        }
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        if !invalidation::mint_allowed(&txn, delivery).await? {
-            super::outcome::set_status(&txn, delivery.id, DeliveryStatus::Superseded, None, now)
-                .await?;
+        let allowed = invalidation::mint_allowed(&txn, &wanting).await?;
+        let (mintable, stale): (Vec<_>, Vec<_>) =
+            wanting.into_iter().partition(|d| allowed.contains(&d.id));
+        let stale: Vec<Uuid> = stale.iter().map(|d| d.id).collect();
+        super::outcome::set_status_many(&txn, &stale, DeliveryStatus::Superseded, None, now)
+            .await?;
+        if !stale.is_empty() {
+            tracing::info!(deliveries = ?stale, "superseded by a newer change");
+        }
+        minted.extend(stale.into_iter().map(|id| (id, Minted::Superseded)));
+        if mintable.is_empty() {
             txn.commit().await?;
-            tracing::info!("delivery superseded by a newer change");
-            return Ok(Minted::Superseded);
+            return Ok(minted);
         }
-        let token = LinkToken::generate();
         let ttl = chrono::Duration::from_std(self.config.reset_link_ttl).unwrap_or_default();
-        let link_id = Uuid::now_v7();
-        account_link::ActiveModel {
-            id: Set(link_id),
-            client_id: Set(delivery.client_id),
-            kind: Set(kind),
-            token_hash: Set(token.hash()),
-            sent_to_email: Set(delivery.to_address.clone()),
-            created_at: Set(now),
-            expires_at: Set((kind == LinkKind::PasswordReset).then_some(now + ttl)),
-            used_at: Set(None),
-            revoked_at: Set(None),
-            revoked_reason: Set(None),
-            delivery_id: Set(Some(delivery.id)),
-        }
-        .insert(&txn)
-        .await?;
-        // Records the link on the delivery only while this worker still holds it,
+        let links: Vec<(Uuid, Uuid, LinkToken)> = mintable
+            .iter()
+            .map(|d| (d.id, Uuid::now_v7(), LinkToken::generate()))
+            .collect();
+        let rows = mintable.iter().zip(&links).map(|(d, (_, link_id, token))| {
+            let kind = d.link_kind.unwrap_or(LinkKind::Invite);
+            account_link::ActiveModel {
+                id: Set(*link_id),
+                client_id: Set(d.client_id),
+                kind: Set(kind),
+                token_hash: Set(token.hash()),
+                sent_to_email: Set(d.to_address.clone()),
+                created_at: Set(now),
+                expires_at: Set((kind == LinkKind::PasswordReset).then_some(now + ttl)),
+                used_at: Set(None),
+                revoked_at: Set(None),
+                revoked_reason: Set(None),
+                delivery_id: Set(Some(d.id)),
+            }
+        });
+        account_link::Entity::insert_many(rows).exec(&txn).await?;
+        // Records each link on its delivery only while this worker still holds it,
         // extending the lease: the look before the hand-off (see `still_holding`).
+        let link_of = links.iter().fold(
+            Expr::case(
+                email_delivery::Column::Id.eq(links[0].0),
+                Expr::value(links[0].1),
+            ),
+            |case, (delivery, link, _)| {
+                case.case(email_delivery::Column::Id.eq(*delivery), Expr::value(*link))
+            },
+        );
         let lease = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
-        let held = email_delivery::Entity::update_many()
-            .col_expr(email_delivery::Column::AccountLinkId, Expr::value(link_id))
+        let held: std::collections::HashSet<Uuid> = email_delivery::Entity::update_many()
+            .col_expr(
+                email_delivery::Column::AccountLinkId,
+                link_of
+                    .finally(Expr::col(email_delivery::Column::AccountLinkId))
+                    .into(),
+            )
             .col_expr(
                 email_delivery::Column::ClaimedUntil,
                 Expr::value(now + lease),
             )
-            .filter(email_delivery::Column::Id.eq(delivery.id))
             .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
-            .filter(email_delivery::Column::Attempts.eq(delivery.attempts))
-            .exec(&txn)
-            .await?;
-        if held.rows_affected == 0 {
-            txn.rollback().await?;
-            return Ok(Minted::ClaimLost);
+            .filter(held_by_us(&mintable))
+            .exec_with_returning(&txn)
+            .await?
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        let lost: Vec<Uuid> = links
+            .iter()
+            .filter(|(delivery, ..)| !held.contains(delivery))
+            .map(|(_, link, _)| *link)
+            .collect();
+        if !lost.is_empty() {
+            // Taken over by another worker: its links never existed.
+            account_link::Entity::delete_many()
+                .filter(account_link::Column::Id.is_in(lost))
+                .exec(&txn)
+                .await?;
         }
         txn.commit().await?;
-        Ok(Minted::Link(token))
+        for (delivery, _, token) in links {
+            let outcome = if held.contains(&delivery) {
+                Minted::Link(token)
+            } else {
+                Minted::ClaimLost
+            };
+            minted.insert(delivery, outcome);
+        }
+        Ok(minted)
     }
 
     pub(super) fn link_url(&self, token: &LinkToken) -> String {

@@ -1,27 +1,35 @@
-//! The `DeliverEmail` handler: claims one outbox row, mints its link at send time,
-//! renders, sends and records the outcome. Safe to run twice for the same row: the
+//! The `DeliverEmail` handler: claims outbox rows, mints their links at send time,
+//! renders, sends and records the outcomes. Safe to run twice for the same row: the
 //! claim is a conditional update, so a row that is `sent` is never sent again, and
 //! each claim counts an attempt, which fences off a worker whose lease ran out.
+//!
+//! Rows are handled in batches ([`Batcher`] gathers the jobs a worker holds at
+//! once): one statement claims a batch, one reads its recipients, one transaction
+//! mints its links, and sent rows are recorded a statement per group of sends that
+//! finished together. A batch of one is the same path.
 
+mod batcher;
+mod claim;
+mod compose;
 mod lease;
 mod link;
 mod outcome;
 
 use crate::error::JobError;
 use crate::mailer::{Mailer, SendError};
-use crate::templates::{self, EmailContent, Recipient};
+use crate::templates::Rendered;
 use access::clock::SharedClock;
+use access::token::LinkToken;
+pub use batcher::Batcher;
 use chrono::{DateTime, Utc};
-use entity::email_delivery::{DeliveryStatus, EmailKind};
-use entity::{client, email_delivery, organization};
-use lettre::message::Mailbox;
+use compose::Composed;
+use entity::email_delivery::{self, DeliveryStatus};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use link::Minted;
 pub use outcome::backoff;
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter,
-    QuerySelect,
-};
+use sea_orm::{DatabaseConnection, DbErr};
+use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -37,7 +45,7 @@ pub struct DeliveryConfig {
     /// Where "sign in" links lead (message notification, intake reminder): the
     /// practice's `CLIENT_PORTAL_URL`, else the built-in `PUBLIC_URL/account`.
     pub portal_url: String,
-    pub mail_from: Mailbox,
+    pub mail_from: lettre::message::Mailbox,
     pub reset_link_ttl: Duration,
     /// Attempts before a transiently failing email is given up as `failed`.
     pub max_attempts: i32,
@@ -73,155 +81,206 @@ pub struct Deliverer {
     pub config: DeliveryConfig,
 }
 
+/// A claimed row ready for the SMTP hand-off.
+struct Ready {
+    delivery: email_delivery::Model,
+    client: entity::client::Model,
+    rendered: Rendered,
+    /// The link's token, kept only until the hand-off.
+    token: Option<LinkToken>,
+}
+
 impl Deliverer {
     /// Handles one `DeliverEmail` job.
-    #[tracing::instrument(skip(self), fields(delivery_id = %delivery_id))]
     pub async fn deliver(&self, delivery_id: Uuid) -> Result<Outcome, JobError> {
-        let Some(delivery) = self.claim(delivery_id).await? else {
-            return Ok(Outcome::Skipped);
-        };
-        let claimed = delivery.clone();
-        let outcome = self
-            .holding_lease(&claimed, self.send_claimed(delivery))
+        let mut outcomes = self.deliver_batch(&[delivery_id]).await?;
+        Ok(outcomes.remove(&delivery_id).unwrap_or(Outcome::Skipped))
+    }
+
+    /// Handles the jobs of `ids` together; every id gets an outcome.
+    pub async fn deliver_batch(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Outcome>, JobError> {
+        let claimed = self.claim(ids).await?;
+        let mut outcomes: HashMap<Uuid, Outcome> =
+            ids.iter().map(|id| (*id, Outcome::Skipped)).collect();
+        if claimed.is_empty() {
+            return Ok(outcomes);
+        }
+        let handled = self
+            .holding_lease(&claimed, self.send_claimed(&claimed))
             .await?;
-        crate::metrics::record(claimed.kind, &outcome, claimed.created_at, self.clock.now());
-        Ok(outcome)
-    }
-
-    /// Everything after the claim: link, rendering, the SMTP hand-off, the outcome.
-    async fn send_claimed(&self, delivery: email_delivery::Model) -> Result<Outcome, DbErr> {
-        let Some((client, practice)) = self.recipient(delivery.client_id).await? else {
-            return self
-                .finish(&delivery, DeliveryStatus::Superseded, None)
-                .await;
-        };
-        let token = match delivery.link_kind {
-            None => None,
-            Some(kind) => match self.mint_link(&delivery, kind).await? {
-                Minted::Link(token) => Some(token),
-                Minted::Superseded => return Ok(Outcome::Superseded),
-                Minted::ClaimLost => return Ok(Self::claim_lost()),
-            },
-        };
-        let link = token.as_ref().map(|t| self.link_url(t));
-        let portal = self.config.portal_url.as_str();
-        let forms = match delivery.kind {
-            EmailKind::IntakeReminder => access::intake_forms::assigned(&self.db, client.id, true)
-                .await?
-                .into_iter()
-                .map(|(_, form)| form.title)
-                .collect(),
-            _ => Vec::new(),
-        };
-        if delivery.kind == EmailKind::IntakeReminder && forms.is_empty() {
-            // Completed since the reminder was queued: nothing to remind of.
-            return self
-                .finish(&delivery, DeliveryStatus::Superseded, None)
-                .await;
-        }
-        let content = match (delivery.kind, link.as_deref()) {
-            (EmailKind::Welcome, Some(link)) => EmailContent::Welcome { link },
-            (EmailKind::PasswordReset, Some(link)) => EmailContent::PasswordReset {
-                link,
-                expires_in: templates::human_duration(self.config.reset_link_ttl),
-            },
-            (EmailKind::EmailChangedNotice, None) => EmailContent::EmailChangedNotice,
-            (EmailKind::MessageNotification, None) => EmailContent::MessageNotification { portal },
-            (EmailKind::IntakeReminder, None) => EmailContent::IntakeReminder { portal, forms },
-            (kind, link) => {
-                let reason = format!(
-                    "a {kind} email {} a link",
-                    if link.is_some() { "with" } else { "without" }
-                );
-                return self.fail(&delivery, &client, reason).await;
-            }
-        };
-        let to = Recipient {
-            practice: &practice,
-            first_name: &client.first_name,
-        };
-        let rendered = match templates::render(to, &content) {
-            Ok(r) => r,
-            Err(e) => {
-                return self
-                    .fail(&delivery, &client, format!("template: {e}"))
-                    .await;
-            }
-        };
-        drop(link);
-        // Last look before the hand-off: a worker whose claim was taken over (its
-        // lease ran out) must not send a second copy. A link email looked when it
-        // minted its link, a moment ago, in the same transaction.
-        if token.is_none() && !self.still_holding(&delivery).await? {
-            return Ok(Self::claim_lost());
-        }
-        let sent = self
-            .mailer
-            .send(&self.config.mail_from, &delivery.to_address, &rendered)
-            .await;
-        drop(token);
-        match sent {
-            Ok(()) => {
-                tracing::info!(kind = %delivery.kind, "email sent");
-                self.finish(&delivery, DeliveryStatus::Sent, None).await
-            }
-            Err(SendError::Permanent(reason)) => self.fail(&delivery, &client, reason).await,
-            Err(SendError::Transient(reason)) => self.retry_later(&delivery, &client, reason).await,
-        }
-    }
-
-    fn claim_lost() -> Outcome {
-        tracing::info!("claim taken over by another worker; not sending");
-        Outcome::Skipped
-    }
-
-    /// Takes the row if it is due and nobody holds it; counts the attempt.
-    async fn claim(&self, id: Uuid) -> Result<Option<email_delivery::Model>, DbErr> {
         let now = self.clock.now();
-        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
-        let claimable = Condition::any()
-            .add(
-                Condition::all()
-                    .add(email_delivery::Column::Status.eq(DeliveryStatus::Queued))
-                    .add(email_delivery::Column::NextAttemptAt.lte(now)),
-            )
-            .add(
-                Condition::all()
-                    .add(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
-                    .add(email_delivery::Column::ClaimedUntil.lt(now)),
-            );
-        let mut claimed = email_delivery::Entity::update_many()
-            .col_expr(
-                email_delivery::Column::Status,
-                Expr::value(DeliveryStatus::Sending),
-            )
-            .col_expr(
-                email_delivery::Column::Attempts,
-                Expr::col(email_delivery::Column::Attempts).add(1),
-            )
-            .col_expr(
-                email_delivery::Column::ClaimedUntil,
-                Expr::value(now + lease),
-            )
-            .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now))
-            .filter(email_delivery::Column::Id.eq(id))
-            .filter(claimable)
-            .exec_with_returning(&self.db)
-            .await?;
-        Ok(claimed.pop())
+        for delivery in &claimed {
+            let outcome = handled
+                .get(&delivery.id)
+                .cloned()
+                .unwrap_or(Outcome::Skipped);
+            crate::metrics::record(delivery.kind, &outcome, delivery.created_at, now);
+            outcomes.insert(delivery.id, outcome);
+        }
+        Ok(outcomes)
     }
 
-    /// The client and their practice's name, in one query.
-    async fn recipient(&self, client_id: Uuid) -> Result<Option<(client::Model, String)>, DbErr> {
-        let practice = client::Entity::belongs_to(organization::Entity)
-            .from(client::Column::OrganizationId)
-            .to(organization::Column::Id)
-            .into();
-        let found = client::Entity::find_by_id(client_id)
-            .select_also(organization::Entity)
-            .join(JoinType::LeftJoin, practice)
-            .one(&self.db)
+    /// Everything after the claim: links, rendering, the SMTP hand-off, outcomes.
+    async fn send_claimed(
+        &self,
+        claimed: &[email_delivery::Model],
+    ) -> Result<HashMap<Uuid, Outcome>, DbErr> {
+        let mut outcomes = HashMap::new();
+        let mut recipients = self.recipients(claimed).await?;
+        let (found, gone): (Vec<_>, Vec<_>) = claimed
+            .iter()
+            .partition(|d| recipients.contains_key(&d.client_id));
+        let mut superseded: Vec<Uuid> = gone.iter().map(|d| d.id).collect();
+        let mut minted = self.mint_links(&found).await?;
+        let mut ready = Vec::with_capacity(found.len());
+        for delivery in found {
+            let Some((client, practice)) = recipients.get(&delivery.client_id).cloned() else {
+                continue;
+            };
+            let token = match delivery.link_kind {
+                None => None,
+                Some(_) => match minted.remove(&delivery.id) {
+                    Some(Minted::Link(token)) => Some(token),
+                    Some(Minted::Superseded) => {
+                        outcomes.insert(delivery.id, Outcome::Superseded);
+                        continue;
+                    }
+                    Some(Minted::ClaimLost) | None => {
+                        outcomes.insert(delivery.id, claim_lost(delivery.id));
+                        continue;
+                    }
+                },
+            };
+            match self
+                .compose(delivery, &client, &practice, token.as_ref())
+                .await?
+            {
+                Composed::Message(rendered) => ready.push(Ready {
+                    delivery: delivery.clone(),
+                    client,
+                    rendered,
+                    token,
+                }),
+                Composed::Stale => superseded.push(delivery.id),
+                Composed::Unsendable(reason) => {
+                    let failed = self.fail(delivery, &client, reason).await?;
+                    outcomes.insert(delivery.id, failed);
+                }
+            }
+        }
+        recipients.clear();
+        self.set_status_many(&superseded, DeliveryStatus::Superseded, None)
             .await?;
-        Ok(found.map(|(client, org)| (client, org.map(|o| o.name).unwrap_or_default())))
+        outcomes.extend(superseded.into_iter().map(|id| (id, Outcome::Superseded)));
+        // Last look before the hand-off: a worker whose claim was taken over (its
+        // lease ran out) must not send a second copy. Link emails looked when they
+        // minted their links, a moment ago, in the same transaction.
+        let unlinked: Vec<&email_delivery::Model> = ready
+            .iter()
+            .filter(|r| r.token.is_none())
+            .map(|r| &r.delivery)
+            .collect();
+        let held = self.still_holding(&unlinked).await?;
+        let (ready, lost): (Vec<_>, Vec<_>) = ready
+            .into_iter()
+            .partition(|r| r.token.is_some() || held.contains(&r.delivery.id));
+        outcomes.extend(
+            lost.iter()
+                .map(|r| (r.delivery.id, claim_lost(r.delivery.id))),
+        );
+        outcomes.extend(self.hand_over(ready).await?);
+        Ok(outcomes)
     }
+
+    /// Sends every message concurrently and records what happened. Failures are
+    /// recorded as they come; sent rows in one statement once the batch is done,
+    /// or [`RECORD_WITHIN`] after the first of them went out, if sooner.
+    async fn hand_over(&self, ready: Vec<Ready>) -> Result<HashMap<Uuid, Outcome>, DbErr> {
+        let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
+        let sends = async move {
+            let mut sending: FuturesUnordered<_> = ready
+                .into_iter()
+                .map(|r| async move {
+                    let from = &self.config.mail_from;
+                    let sent = self
+                        .mailer
+                        .send(from, &r.delivery.to_address, &r.rendered)
+                        .await;
+                    (r.delivery, r.client, sent)
+                })
+                .collect();
+            while let Some(finished) = sending.next().await {
+                let _ = done_tx.send(finished);
+            }
+        };
+        let record = async {
+            let mut outcomes = HashMap::new();
+            let mut finished = Vec::new();
+            let mut sent = Vec::new();
+            let mut flush_at = None;
+            loop {
+                tokio::select! {
+                    got = done.recv_many(&mut finished, usize::MAX) => {
+                        if got == 0 {
+                            break;
+                        }
+                        for (delivery, client, result) in finished.drain(..) {
+                            let outcome = match result {
+                                Ok(()) => {
+                                    tracing::info!(delivery_id = %delivery.id, kind = %delivery.kind, "email sent");
+                                    sent.push(delivery.id);
+                                    continue;
+                                }
+                                Err(SendError::Permanent(reason)) => {
+                                    self.fail(&delivery, &client, reason).await?
+                                }
+                                Err(SendError::Transient(reason)) => {
+                                    self.retry_later(&delivery, &client, reason).await?
+                                }
+                            };
+                            outcomes.insert(delivery.id, outcome);
+                        }
+                        if !sent.is_empty() && flush_at.is_none() {
+                            flush_at = Some(tokio::time::Instant::now() + RECORD_WITHIN);
+                        }
+                    }
+                    _ = sleep_until(flush_at), if flush_at.is_some() => {
+                        self.record_sent(&mut sent, &mut outcomes).await?;
+                        flush_at = None;
+                    }
+                }
+            }
+            self.record_sent(&mut sent, &mut outcomes).await?;
+            Ok(outcomes)
+        };
+        let ((), recorded) = tokio::join!(sends, record);
+        recorded
+    }
+
+    async fn record_sent(
+        &self,
+        sent: &mut Vec<Uuid>,
+        outcomes: &mut HashMap<Uuid, Outcome>,
+    ) -> Result<(), DbErr> {
+        self.set_status_many(sent, DeliveryStatus::Sent, None)
+            .await?;
+        outcomes.extend(sent.drain(..).map(|id| (id, Outcome::Sent)));
+        Ok(())
+    }
+}
+
+/// The longest a sent email waits for the rest of its batch before it is recorded
+/// as sent: a worker that dies meanwhile sends it again (at-least-once).
+const RECORD_WITHIN: Duration = Duration::from_millis(50);
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn claim_lost(id: Uuid) -> Outcome {
+    tracing::info!(delivery_id = %id, "claim taken over by another worker; not sending");
+    Outcome::Skipped
 }

@@ -13,20 +13,14 @@ use std::time::Duration;
 use uuid::Uuid;
 
 impl Deliverer {
-    pub(super) async fn finish(
+    /// Moves the rows of `ids` to `to` in one statement.
+    pub(super) async fn set_status_many(
         &self,
-        delivery: &email_delivery::Model,
+        ids: &[Uuid],
         to: DeliveryStatus,
         error: Option<String>,
-    ) -> Result<Outcome, DbErr> {
-        let now = self.clock.now();
-        set_status(&self.db, delivery.id, to, error, now).await?;
-        Ok(match to {
-            DeliveryStatus::Sent => Outcome::Sent,
-            DeliveryStatus::Superseded => Outcome::Superseded,
-            DeliveryStatus::Failed => Outcome::Failed,
-            DeliveryStatus::Queued | DeliveryStatus::Sending => Outcome::Skipped,
-        })
+    ) -> Result<(), DbErr> {
+        set_status_many(&self.db, ids, to, error, self.clock.now()).await
     }
 
     /// Gives up: records why, takes back the links nobody received, notes it in
@@ -37,11 +31,11 @@ impl Deliverer {
         client: &client::Model,
         reason: String,
     ) -> Result<Outcome, DbErr> {
-        tracing::warn!(kind = %delivery.kind, reason = %reason, "email failed");
+        tracing::warn!(delivery_id = %delivery.id, kind = %delivery.kind, reason = %reason, "email failed");
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let failed = DeliveryStatus::Failed;
-        set_status(&txn, delivery.id, failed, Some(reason.clone()), now).await?;
+        set_status_many(&txn, &[delivery.id], failed, Some(reason.clone()), now).await?;
         let takeback = RevokedReason::DeliveryFailed;
         revoke_live_links(&txn, client.id, takeback, Some(delivery.id), now).await?;
         let entry = AuditEntry {
@@ -75,7 +69,7 @@ impl Deliverer {
         }
         let now = self.clock.now();
         let at = now + backoff(self.config.retry_base, delivery.attempts);
-        tracing::warn!(reason = %reason, attempts = delivery.attempts, retry_at = %at, "email will be retried");
+        tracing::warn!(delivery_id = %delivery.id, reason = %reason, attempts = delivery.attempts, retry_at = %at, "email will be retried");
         email_delivery::Entity::update_many()
             .col_expr(
                 email_delivery::Column::Status,
@@ -108,13 +102,17 @@ pub fn backoff(base: Duration, attempts: i32) -> chrono::Duration {
     chrono::Duration::from_std(delay).unwrap_or_default()
 }
 
-pub(super) async fn set_status(
+/// Moves the rows of `ids` to `to` (nothing when there are none).
+pub(super) async fn set_status_many(
     conn: &impl sea_orm::ConnectionTrait,
-    id: Uuid,
+    ids: &[Uuid],
     to: DeliveryStatus,
     error: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     let mut update = email_delivery::Entity::update_many()
         .col_expr(email_delivery::Column::Status, Expr::value(to))
         .col_expr(
@@ -129,7 +127,7 @@ pub(super) async fn set_status(
         update = update.col_expr(email_delivery::Column::LastError, Expr::value(error));
     }
     update
-        .filter(email_delivery::Column::Id.eq(id))
+        .filter(email_delivery::Column::Id.is_in(access::batch::padded(ids)))
         .exec(conn)
         .await?;
     Ok(())

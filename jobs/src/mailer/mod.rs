@@ -13,12 +13,16 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Where mail goes, and the key it is signed with.
 #[derive(Clone)]
 pub struct Mailer {
     transport: Transport,
     dkim: Option<Arc<DkimSigner>>,
+    /// One permit per pooled connection: lettre opens a throw-away connection for
+    /// every send beyond its pool, so sends past the pool wait their turn instead.
+    connections: Arc<Semaphore>,
 }
 
 #[derive(Clone)]
@@ -54,6 +58,9 @@ pub enum SendError {
     Transient(String),
 }
 
+/// SMTP connections one mailer keeps open and sends over at once.
+pub const SMTP_CONNECTIONS: u32 = 8;
+
 /// The SMTP conversation may not take longer than this.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a readiness check waits for the SMTP server.
@@ -75,7 +82,11 @@ impl Mailer {
         }
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("cannot be used: {e}"))?;
-        let transport = builder.timeout(Some(SMTP_TIMEOUT)).build();
+        let pool = PoolConfig::new().max_size(SMTP_CONNECTIONS);
+        let transport = builder
+            .timeout(Some(SMTP_TIMEOUT))
+            .pool_config(pool)
+            .build();
         Ok(Self::unsigned(Transport::Smtp(transport)))
     }
 
@@ -83,6 +94,7 @@ impl Mailer {
         Self {
             transport,
             dkim: None,
+            connections: Arc::new(Semaphore::new(SMTP_CONNECTIONS as usize)),
         }
     }
 
@@ -141,6 +153,11 @@ impl Mailer {
         if let Some(signer) = &self.dkim {
             signer.sign(&mut message);
         }
+        let _connection = self
+            .connections
+            .acquire()
+            .await
+            .map_err(|_| SendError::Transient("the mailer is shutting down".into()))?;
         match &self.transport {
             Transport::Smtp(transport) => transport.send(message).await.map(drop).map_err(classify),
             Transport::Files { dir, transport } => {

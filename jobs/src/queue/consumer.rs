@@ -14,8 +14,8 @@ pub trait Handlers: Send + Sync + 'static {
     fn check_intake(&self, job: CheckIntakeForms) -> impl Future<Output = ()> + Send;
 }
 
-/// Jobs one consumer runs at once.
-const CONCURRENCY: usize = 8;
+/// Intake checks one consumer runs at once (the email consumer's is configured).
+const INTAKE_CONCURRENCY: usize = 8;
 /// Idle workers look for new jobs this often (the latency floor of one email).
 /// apalis-redis 1.0 otherwise waits for its heartbeat (30 s) to fetch new jobs.
 const POLL: Duration = Duration::from_millis(25);
@@ -57,11 +57,11 @@ async fn check_intake<H: Handlers>(
 
 /// Builds an apalis worker for one job type and runs it until `stop`.
 macro_rules! run_consumer {
-    ($name:expr, $backend:expr, $handlers:expr, $handler:expr, $stop:expr) => {{
+    ($name:expr, $backend:expr, $handlers:expr, $handler:expr, $concurrency:expr, $stop:expr) => {{
         let worker = WorkerBuilder::new($name)
             .backend($backend)
             .data($handlers)
-            .concurrency(CONCURRENCY)
+            .concurrency($concurrency)
             .build($handler);
         let mut rx = $stop;
         worker
@@ -73,10 +73,12 @@ macro_rules! run_consumer {
     }};
 }
 
-/// Runs both consumers until `stop` turns true; promotion failures before each
-/// (re)start are reported to `promote_log`, which the sweeper shares.
+/// Runs both consumers until `stop` turns true, the email one with `concurrency`
+/// jobs at once; promotion failures before each (re)start are reported to
+/// `promote_log`, which the sweeper shares.
 pub async fn consume<H: Handlers>(
     backend: WorkerBackend,
+    concurrency: usize,
     handlers: Arc<H>,
     stop: watch::Receiver<bool>,
     promote_log: Arc<FailureLog>,
@@ -85,10 +87,18 @@ pub async fn consume<H: Handlers>(
         WorkerBackend::Memory { deliver: d, intake } => {
             let (h, s) = (handlers.clone(), stop.clone());
             let name = unique_name("embedded");
-            let emails = async move { run_consumer!(name, d, h, deliver::<H>, s) };
+            let emails = async move { run_consumer!(name, d, h, deliver::<H>, concurrency, s) };
             let name = unique_name("embedded-intake");
-            let checks =
-                async move { run_consumer!(name, intake, handlers, check_intake::<H>, stop) };
+            let checks = async move {
+                run_consumer!(
+                    name,
+                    intake,
+                    handlers,
+                    check_intake::<H>,
+                    INTAKE_CONCURRENCY,
+                    stop
+                )
+            };
             let (emails, checks) = tokio::join!(emails, checks);
             if let Err(e) = emails.and(checks) {
                 tracing::error!(error = %e, "embedded worker stopped");
@@ -100,7 +110,7 @@ pub async fn consume<H: Handlers>(
                 async move {
                     log.observe(promote_due(&storage).await);
                     let backend = storage.poll_with_interval(POLL);
-                    run_consumer!(name, backend, h, deliver::<H>, stop)
+                    run_consumer!(name, backend, h, deliver::<H>, concurrency, stop)
                 }
             });
             let checks = restart_on_error(stop.clone(), |name, stop| {
@@ -113,6 +123,7 @@ pub async fn consume<H: Handlers>(
                         backend,
                         h,
                         check_intake::<H>,
+                        INTAKE_CONCURRENCY,
                         stop
                     )
                 }

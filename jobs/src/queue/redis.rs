@@ -17,7 +17,9 @@ pub fn config(prefix: &str, job: &str) -> Config {
         .queue(format!("{prefix}:{job}"))
         .heartbeat_interval(Duration::from_secs(1))
         .missed_heartbeats(3)
-        .batch_size(4)
+        .batch_size(32)
+        // Nobody subscribes to apalis' per-job pub/sub events.
+        .emit_events(false)
 }
 
 /// KEYS: scheduled set, active list, signal list; ARGV: chunk size. Moves up to a

@@ -1,0 +1,101 @@
+//! Gathering the delivery jobs a worker holds at once into batches.
+//!
+//! Each job's handler hands its delivery id over and waits for that delivery's
+//! outcome, so the queue acknowledges a job only once its row is recorded. No job
+//! waits for a batch to fill: a batch is whatever arrived while the previous ones
+//! were busy, so at idle every email goes out alone and at once, and under load
+//! the batches grow by themselves (as group commit does).
+use super::{Deliverer, Outcome};
+use crate::error::JobError;
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use uuid::Uuid;
+
+/// Batches one worker runs at once: while some wait on SMTP, others use the database.
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Scheduler turns a new batch waits for jobs already on their way.
+const GATHER_TURNS: usize = 3;
+
+type Reply = oneshot::Sender<Result<Outcome, String>>;
+
+/// Where delivery jobs are handed to the batching loop.
+#[derive(Clone)]
+pub struct Batcher {
+    jobs: mpsc::UnboundedSender<(Uuid, Reply)>,
+}
+
+impl Batcher {
+    /// Starts the batching loop: batches of at most `max_batch` jobs. The loop ends
+    /// once every clone of the returned handle is dropped and its batches are done.
+    pub fn start(deliverer: Arc<Deliverer>, max_batch: usize) -> Self {
+        let (jobs, waiting) = mpsc::unbounded_channel();
+        tokio::spawn(run(deliverer, waiting, max_batch.max(1)));
+        Self { jobs }
+    }
+
+    /// Delivers `delivery_id` in the next batch; its outcome.
+    pub async fn deliver(&self, delivery_id: Uuid) -> Result<Outcome, JobError> {
+        let (reply, outcome) = oneshot::channel();
+        let stopped = || JobError::Batch("the worker is stopping".into());
+        self.jobs
+            .send((delivery_id, reply))
+            .map_err(|_| stopped())?;
+        outcome
+            .await
+            .map_err(|_| stopped())?
+            .map_err(JobError::Batch)
+    }
+}
+
+async fn run(
+    deliverer: Arc<Deliverer>,
+    mut waiting: mpsc::UnboundedReceiver<(Uuid, Reply)>,
+    max_batch: usize,
+) {
+    let slots = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
+    loop {
+        // Jobs gather in the channel while every slot is busy: the next batch.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(max_batch);
+        if waiting.recv_many(&mut batch, max_batch).await == 0 {
+            return;
+        }
+        // Jobs the queue handed over together are a few scheduler turns apart:
+        // take those too, without waiting for any that are not on their way.
+        for _ in 0..GATHER_TURNS {
+            tokio::task::yield_now().await;
+            let room = max_batch - batch.len();
+            if room == 0 {
+                break;
+            }
+            if !waiting.is_empty() {
+                waiting.recv_many(&mut batch, room).await;
+            }
+        }
+        let deliverer = deliverer.clone();
+        // A task of its own: a handler dropped by the queue (apalis drops in-flight
+        // handlers when its connection fails) must not cut a batch off between the
+        // SMTP hand-off and recording `sent`.
+        tokio::spawn(async move {
+            let ids: Vec<Uuid> = batch.iter().map(|(id, _)| *id).collect();
+            match deliverer.deliver_batch(&ids).await {
+                Ok(mut outcomes) => {
+                    for (id, reply) in batch {
+                        let outcome = outcomes.remove(&id).unwrap_or(Outcome::Skipped);
+                        let _ = reply.send(Ok(outcome));
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    for (_, reply) in batch {
+                        let _ = reply.send(Err(message.clone()));
+                    }
+                }
+            }
+            drop(slot);
+        });
+    }
+}

@@ -1,0 +1,88 @@
+//! Taking a batch of outbox rows, and reading who they go to.
+use super::Deliverer;
+use access::batch::padded;
+use entity::email_delivery::{self, DeliveryStatus};
+use entity::{client, organization};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, Condition, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationDef,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A recipient: the client and their practice's name.
+pub(super) type Recipient = (client::Model, String);
+
+impl Deliverer {
+    /// Takes the rows of `ids` that are due and that nobody holds, counting an
+    /// attempt on each, in one statement.
+    pub(super) async fn claim(&self, ids: &[Uuid]) -> Result<Vec<email_delivery::Model>, DbErr> {
+        let now = self.clock.now();
+        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
+        let claimable = Condition::any()
+            .add(
+                Condition::all()
+                    .add(email_delivery::Column::Status.eq(DeliveryStatus::Queued))
+                    .add(email_delivery::Column::NextAttemptAt.lte(now)),
+            )
+            .add(
+                Condition::all()
+                    .add(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
+                    .add(email_delivery::Column::ClaimedUntil.lt(now)),
+            );
+        email_delivery::Entity::update_many()
+            .col_expr(
+                email_delivery::Column::Status,
+                Expr::value(DeliveryStatus::Sending),
+            )
+            .col_expr(
+                email_delivery::Column::Attempts,
+                Expr::col(email_delivery::Column::Attempts).add(1),
+            )
+            .col_expr(
+                email_delivery::Column::ClaimedUntil,
+                Expr::value(now + lease),
+            )
+            .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now))
+            .filter(email_delivery::Column::Id.is_in(padded(ids)))
+            .filter(claimable)
+            .exec_with_returning(&self.db)
+            .await
+    }
+
+    /// The recipients of `deliveries`, by client id, in one query; a client who
+    /// no longer exists is missing.
+    pub(super) async fn recipients(
+        &self,
+        deliveries: &[email_delivery::Model],
+    ) -> Result<HashMap<Uuid, Recipient>, DbErr> {
+        let practice: RelationDef = client::Entity::belongs_to(organization::Entity)
+            .from(client::Column::OrganizationId)
+            .to(organization::Column::Id)
+            .into();
+        let ids: std::collections::BTreeSet<Uuid> =
+            deliveries.iter().map(|d| d.client_id).collect();
+        let found = client::Entity::find()
+            .filter(client::Column::Id.is_in(ids))
+            .select_also(organization::Entity)
+            .join(JoinType::LeftJoin, practice)
+            .all(&self.db)
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(|(client, org)| (client.id, (client, org.map(|o| o.name).unwrap_or_default())))
+            .collect())
+    }
+}
+
+/// Matches each of `rows` by id and by the attempt its claim counted: the rows
+/// this worker still holds, if they are also `sending`.
+pub(super) fn held_by_us(rows: &[&email_delivery::Model]) -> Condition {
+    padded(rows).iter().fold(Condition::any(), |any, d| {
+        any.add(
+            Condition::all()
+                .add(email_delivery::Column::Id.eq(d.id))
+                .add(email_delivery::Column::Attempts.eq(d.attempts)),
+        )
+    })
+}

@@ -5,14 +5,15 @@ use access::invalidation;
 use access::token::LinkToken;
 use entity::account_link::{self, LinkKind};
 use entity::email_delivery::{self, DeliveryStatus};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait};
-use std::collections::HashMap;
+use sea_orm::sea_query::LockType;
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// What minting came to, for one delivery.
 pub(super) enum Minted {
-    Link(LinkToken),
+    /// The token and the link's id.
+    Link(LinkToken, Uuid),
     /// A newer change made the email stale; the delivery is marked superseded.
     Superseded,
     /// Another worker took the claim over (this one's lease ran out): nothing minted.
@@ -80,35 +81,20 @@ impl Deliverer {
             }
         });
         account_link::Entity::insert_many(rows).exec(&txn).await?;
-        // Records each link on its delivery only while this worker still holds it,
-        // extending the lease: the look before the hand-off (see `still_holding`).
-        let link_of = links.iter().fold(
-            Expr::case(
-                email_delivery::Column::Id.eq(links[0].0),
-                Expr::value(links[0].1),
-            ),
-            |case, (delivery, link, _)| {
-                case.case(email_delivery::Column::Id.eq(*delivery), Expr::value(*link))
-            },
-        );
-        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
-        let held: std::collections::HashSet<Uuid> = email_delivery::Entity::update_many()
-            .col_expr(
-                email_delivery::Column::AccountLinkId,
-                link_of
-                    .finally(Expr::col(email_delivery::Column::AccountLinkId))
-                    .into(),
-            )
-            .col_expr(
-                email_delivery::Column::ClaimedUntil,
-                Expr::value(now + lease),
-            )
+        // The look before the hand-off (see `still_holding`): links only for the
+        // rows this worker still holds, which stay locked until the commit, so no
+        // other worker's claim slips in between. A lock, not a write: the row is
+        // written once more, when its outcome is recorded (with its link).
+        let held: HashSet<Uuid> = email_delivery::Entity::find()
+            .select_only()
+            .column(email_delivery::Column::Id)
             .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
             .filter(held_by_us(&mintable))
-            .exec_with_returning(&txn)
+            .lock(LockType::NoKeyUpdate)
+            .into_tuple::<Uuid>()
+            .all(&txn)
             .await?
             .into_iter()
-            .map(|d| d.id)
             .collect();
         let lost: Vec<Uuid> = links
             .iter()
@@ -123,9 +109,9 @@ impl Deliverer {
                 .await?;
         }
         txn.commit().await?;
-        for (delivery, _, token) in links {
+        for (delivery, link, token) in links {
             let outcome = if held.contains(&delivery) {
-                Minted::Link(token)
+                Minted::Link(token, link)
             } else {
                 Minted::ClaimLost
             };

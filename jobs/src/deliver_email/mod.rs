@@ -86,8 +86,9 @@ struct Ready {
     delivery: email_delivery::Model,
     client: entity::client::Model,
     rendered: Rendered,
-    /// The link's token, kept only until the hand-off.
+    /// The link's token, kept only until the hand-off, and the link's id.
     token: Option<LinkToken>,
+    link: Option<Uuid>,
 }
 
 impl Deliverer {
@@ -137,10 +138,10 @@ impl Deliverer {
             let Some((client, practice)) = recipients.get(&delivery.client_id).cloned() else {
                 continue;
             };
-            let token = match delivery.link_kind {
-                None => None,
+            let (token, link) = match delivery.link_kind {
+                None => (None, None),
                 Some(_) => match minted.remove(&delivery.id) {
-                    Some(Minted::Link(token)) => Some(token),
+                    Some(Minted::Link(token, link)) => (Some(token), Some(link)),
                     Some(Minted::Superseded) => {
                         outcomes.insert(delivery.id, Outcome::Superseded);
                         continue;
@@ -160,6 +161,7 @@ impl Deliverer {
                     client,
                     rendered,
                     token,
+                    link,
                 }),
                 Composed::Stale => superseded.push(delivery.id),
                 Composed::Unsendable(reason) => {
@@ -192,9 +194,10 @@ impl Deliverer {
         Ok(outcomes)
     }
 
-    /// Sends every message concurrently and records what happened. Failures are
-    /// recorded as they come; sent rows in one statement once the batch is done,
-    /// or [`RECORD_WITHIN`] after the first of them went out, if sooner.
+    /// Sends every message concurrently and records what happened as sends finish:
+    /// the sent rows that finished while the previous statement ran, in one
+    /// statement (group commit), so a worker that dies has left unrecorded only
+    /// what it sent in the last moment, and at most the emails it held.
     async fn hand_over(&self, ready: Vec<Ready>) -> Result<HashMap<Uuid, Outcome>, DbErr> {
         let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
         let sends = async move {
@@ -206,7 +209,8 @@ impl Deliverer {
                         .mailer
                         .send(from, &r.delivery.to_address, &r.rendered)
                         .await;
-                    (r.delivery, r.client, sent)
+                    drop(r.token);
+                    (r.delivery, r.client, r.link, sent)
                 })
                 .collect();
             while let Some(finished) = sending.next().await {
@@ -217,40 +221,29 @@ impl Deliverer {
             let mut outcomes = HashMap::new();
             let mut finished = Vec::new();
             let mut sent = Vec::new();
-            let mut flush_at = None;
-            loop {
-                tokio::select! {
-                    got = done.recv_many(&mut finished, usize::MAX) => {
-                        if got == 0 {
-                            break;
+            // Whatever finished while the last statement ran is recorded together,
+            // with what finishes within a couple of milliseconds more.
+            while done.recv_many(&mut finished, usize::MAX).await > 0 {
+                let more = done.recv_many(&mut finished, usize::MAX);
+                let _ = tokio::time::timeout(COALESCE, more).await;
+                for (delivery, client, link, result) in finished.drain(..) {
+                    let outcome = match result {
+                        Ok(()) => {
+                            tracing::info!(delivery_id = %delivery.id, kind = %delivery.kind, "email sent");
+                            sent.push((delivery.id, link));
+                            continue;
                         }
-                        for (delivery, client, result) in finished.drain(..) {
-                            let outcome = match result {
-                                Ok(()) => {
-                                    tracing::info!(delivery_id = %delivery.id, kind = %delivery.kind, "email sent");
-                                    sent.push(delivery.id);
-                                    continue;
-                                }
-                                Err(SendError::Permanent(reason)) => {
-                                    self.fail(&delivery, &client, reason).await?
-                                }
-                                Err(SendError::Transient(reason)) => {
-                                    self.retry_later(&delivery, &client, reason).await?
-                                }
-                            };
-                            outcomes.insert(delivery.id, outcome);
+                        Err(SendError::Permanent(reason)) => {
+                            self.fail(&delivery, &client, reason).await?
                         }
-                        if !sent.is_empty() && flush_at.is_none() {
-                            flush_at = Some(tokio::time::Instant::now() + RECORD_WITHIN);
+                        Err(SendError::Transient(reason)) => {
+                            self.retry_later(&delivery, &client, reason).await?
                         }
-                    }
-                    _ = sleep_until(flush_at), if flush_at.is_some() => {
-                        self.record_sent(&mut sent, &mut outcomes).await?;
-                        flush_at = None;
-                    }
+                    };
+                    outcomes.insert(delivery.id, outcome);
                 }
+                self.record_sent(&mut sent, &mut outcomes).await?;
             }
-            self.record_sent(&mut sent, &mut outcomes).await?;
             Ok(outcomes)
         };
         let ((), recorded) = tokio::join!(sends, record);
@@ -259,26 +252,18 @@ impl Deliverer {
 
     async fn record_sent(
         &self,
-        sent: &mut Vec<Uuid>,
+        sent: &mut Vec<(Uuid, Option<Uuid>)>,
         outcomes: &mut HashMap<Uuid, Outcome>,
     ) -> Result<(), DbErr> {
-        self.set_status_many(sent, DeliveryStatus::Sent, None)
-            .await?;
-        outcomes.extend(sent.drain(..).map(|id| (id, Outcome::Sent)));
+        outcome::set_sent(&self.db, sent, self.clock.now()).await?;
+        outcomes.extend(sent.drain(..).map(|(id, _)| (id, Outcome::Sent)));
         Ok(())
     }
 }
 
-/// The longest a sent email waits for the rest of its batch before it is recorded
-/// as sent: a worker that dies meanwhile sends it again (at-least-once).
-const RECORD_WITHIN: Duration = Duration::from_millis(50);
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
+/// How long sent rows wait for more to record with them: a worker that dies
+/// leaves unrecorded (and later sends again) what it sent in this moment.
+const COALESCE: Duration = Duration::from_millis(2);
 
 fn claim_lost(id: Uuid) -> Outcome {
     tracing::info!(delivery_id = %id, "claim taken over by another worker; not sending");

@@ -2,6 +2,7 @@
 //! with exponential backoff.
 use super::{Deliverer, Outcome};
 use access::audit::{self, Actor, AuditAction, AuditEntry};
+use access::batch::padded;
 use access::invalidation::revoke_live_links;
 use chrono::{DateTime, Utc};
 use entity::account_link::RevokedReason;
@@ -128,6 +129,45 @@ pub(super) async fn set_status_many(
     }
     update
         .filter(email_delivery::Column::Id.is_in(access::batch::padded(ids)))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records `sent` (delivery, the link it carried) as sent, in one statement.
+pub(super) async fn set_sent(
+    conn: &impl sea_orm::ConnectionTrait,
+    sent: &[(Uuid, Option<Uuid>)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let Some(first) = sent.first() else {
+        return Ok(());
+    };
+    let links = padded(sent);
+    let link_of = links.iter().skip(1).fold(
+        Expr::case(email_delivery::Column::Id.eq(first.0), Expr::value(first.1)),
+        |case, (delivery, link)| {
+            case.case(email_delivery::Column::Id.eq(*delivery), Expr::value(*link))
+        },
+    );
+    email_delivery::Entity::update_many()
+        .col_expr(
+            email_delivery::Column::Status,
+            Expr::value(DeliveryStatus::Sent),
+        )
+        .col_expr(
+            email_delivery::Column::AccountLinkId,
+            link_of
+                .finally(Expr::col(email_delivery::Column::AccountLinkId))
+                .into(),
+        )
+        .col_expr(
+            email_delivery::Column::ClaimedUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .col_expr(email_delivery::Column::SentAt, Expr::value(now))
+        .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now))
+        .filter(email_delivery::Column::Id.is_in(links.iter().map(|(id, _)| *id)))
         .exec(conn)
         .await?;
     Ok(())

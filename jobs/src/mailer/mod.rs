@@ -58,8 +58,12 @@ pub enum SendError {
     Transient(String),
 }
 
-/// SMTP connections one mailer keeps open and sends over at once.
+/// Emails one mailer hands over at once, each on a connection of its own.
 pub const SMTP_CONNECTIONS: u32 = 8;
+/// Connections the pool keeps. lettre returns a connection to its pool in a task
+/// of its own after the send has finished, so the next send may find the pool
+/// empty for a moment; a few spare ones spare it a fresh connection each time.
+const SMTP_POOL: u32 = SMTP_CONNECTIONS + 2;
 
 /// The SMTP conversation may not take longer than this.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -82,7 +86,7 @@ impl Mailer {
         }
         let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("cannot be used: {e}"))?;
-        let pool = PoolConfig::new().max_size(SMTP_CONNECTIONS);
+        let pool = PoolConfig::new().max_size(SMTP_POOL);
         let transport = builder
             .timeout(Some(SMTP_TIMEOUT))
             .pool_config(pool)

@@ -1,12 +1,8 @@
 //! `kill -9` of a `portal worker` process with 200 deliveries queued.
-use super::support::{dead_links, start_worker, tally};
+use super::support::{WORKER_CONCURRENCY, dead_links, start_worker, tally};
 use super::{addresses, invite_all, wait_settled};
 use portal_tests::{Backend, Queue, spawn_mail_app_with};
 use std::time::{Duration, Instant};
-
-/// Emails one worker process can have in flight when it dies (its delivery
-/// consumer's concurrency): the most that can be sent twice.
-const IN_FLIGHT: usize = 8;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_run_loses_nothing_and_duplicates_at_most_what_it_held() {
@@ -57,7 +53,7 @@ async fn a_worker_killed_mid_run_loses_nothing_and_duplicates_at_most_what_it_he
     );
     assert_eq!(result.lost, 0, "every recipient got the email");
     assert!(
-        result.duplicated <= IN_FLIGHT,
+        result.duplicated <= WORKER_CONCURRENCY,
         "at most what the killed worker held is sent twice: {result:?}"
     );
 }

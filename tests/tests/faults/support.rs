@@ -73,6 +73,10 @@ impl Drop for Process {
     }
 }
 
+/// Emails a worker process of these tests holds at once: the most a killed one can
+/// have sent without recording it.
+pub const WORKER_CONCURRENCY: usize = 16;
+
 /// `portal worker` against the same database, Redis prefix and mail sink as `app`.
 pub fn start_worker(app: &TestApp, smtp_url: &str) -> Process {
     let settings = &app.state.settings;
@@ -98,7 +102,8 @@ pub fn start_worker(app: &TestApp, smtp_url: &str) -> Process {
         .env("REDIS_KEY_PREFIX", &settings.email.redis_key_prefix)
         .env("SMTP_URL", smtp_url)
         .env("EMAIL_RETRY_BASE_MS", "200")
-        .env("EMAIL_SWEEP_GRACE_MS", "1000");
+        .env("EMAIL_SWEEP_GRACE_MS", "1000")
+        .env("WORKER_CONCURRENCY", WORKER_CONCURRENCY.to_string());
     let mut worker = Process::spawn(command);
     worker.scanned = true;
     worker

@@ -7,11 +7,11 @@
 //! and at a lower OS priority, bound both.
 use crate::error::AppError;
 use anyhow::Context;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
+
+mod kdf;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -78,25 +78,14 @@ fn lower_priority() {
 #[cfg(not(target_os = "linux"))]
 fn lower_priority() {}
 
-fn argon2() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).expect("valid argon2 parameters");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-}
-
+/// On a hasher thread: hashes with the thread's kept working memory.
 fn hash_blocking(password: &SecretString) -> Result<String, anyhow::Error> {
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    let hash = argon2()
-        .hash_password(password.expose_secret().as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
-    Ok(hash.to_string())
+    kdf::hash(password.expose_secret().as_bytes(), true)
 }
 
+/// On a hasher thread: verifies with the thread's kept working memory.
 fn verify_blocking(password: &SecretString, phc: &str) -> Result<bool, anyhow::Error> {
-    let parsed =
-        PasswordHash::new(phc).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
-    Ok(argon2()
-        .verify_password(password.expose_secret().as_bytes(), &parsed)
-        .is_ok())
+    kdf::verify(password.expose_secret().as_bytes(), phc, true)
 }
 
 impl Passwords {
@@ -104,8 +93,9 @@ impl Passwords {
     /// dummy hash once (start-up only).
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let dummy = hash_blocking(&SecretString::from("not-a-real-password-0f9e".to_owned()))
-            .expect("argon2 works at start-up");
+        // On the calling thread, which keeps no working memory.
+        let dummy =
+            kdf::hash(b"not-a-real-password-0f9e", false).expect("argon2 works at start-up");
         Self {
             jobs: start_hashers(cores.saturating_sub(1).max(1)),
             dummy_hash: Arc::new(dummy),

@@ -111,13 +111,17 @@ pub async fn drain(stack: &Stack, n: usize, workers: usize) -> Result<(f64, f64)
         .db
         .query_one_raw(Statement::from_string(
             stack.db.get_database_backend(),
-            "SELECT extract(epoch FROM max(sent_at) - min(sent_at))::float8 AS s FROM email_delivery WHERE status = 'sent' AND sent_at > now() - interval '10 minutes'",
+            format!(
+                "SELECT extract(epoch FROM max(sent_at) - min(sent_at))::float8 AS s FROM email_delivery \
+                 WHERE status = 'sent' AND sent_at > now() - make_interval(secs => {})",
+                seconds + 1.0
+            ),
         ))
         .await?
         .and_then(|r| r.try_get::<f64>("", "s").ok())
         .unwrap_or(f64::NAN);
     println!(
-        "   ({workers} worker(s): {seconds:.2} s from start, {span:.2} s first to last email)"
+        "   ({workers} worker(s): {seconds:.2} s from their start, {span:.2} s from the first email to the last)"
     );
     Ok((n as f64 / seconds, rss))
 }

@@ -337,6 +337,8 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
             ("CLIENT_PORTAL_URL", "https://app.example@evil.example"),
             ("CLIENT_PORTAL_URL", "app.example"),
+            ("WORKER_CONCURRENCY", "0"),
+            ("WORKER_CONCURRENCY", "1025"),
         ];
         for (name, value) in cases {
             let e = settings(&[(name, value)]).unwrap_err();

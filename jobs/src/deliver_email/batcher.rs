@@ -37,7 +37,7 @@ impl Batcher {
     /// Delivers `delivery_id` in the next batch; its outcome.
     pub async fn deliver(&self, delivery_id: Uuid) -> Result<Outcome, JobError> {
         let (reply, outcome) = oneshot::channel();
-        let stopped = || JobError::Batch("the worker is stopping".into());
+        let stopped = || JobError::Batch("the worker stopped handling deliveries".into());
         self.jobs
             .send((delivery_id, reply))
             .map_err(|_| stopped())?;

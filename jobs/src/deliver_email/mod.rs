@@ -127,7 +127,7 @@ impl Deliverer {
         claimed: &[email_delivery::Model],
     ) -> Result<HashMap<Uuid, Outcome>, DbErr> {
         let mut outcomes = HashMap::new();
-        let mut recipients = self.recipients(claimed).await?;
+        let recipients = self.recipients(claimed).await?;
         let (found, gone): (Vec<_>, Vec<_>) = claimed
             .iter()
             .partition(|d| recipients.contains_key(&d.client_id));
@@ -170,7 +170,6 @@ impl Deliverer {
                 }
             }
         }
-        recipients.clear();
         self.set_status_many(&superseded, DeliveryStatus::Superseded, None)
             .await?;
         outcomes.extend(superseded.into_iter().map(|id| (id, Outcome::Superseded)));

@@ -27,10 +27,7 @@ pub async fn start_driver() -> (Driver, String) {
     // be taken before it binds: a driver that exits is retried on another port, and
     // one that never answers fails the test instead of being used half-started.
     for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a loopback port")
-            .port();
+        let port = crate::ports::released_port();
         let mut driver = Driver(
             Command::new(CHROMEDRIVER)
                 .arg(format!("--port={port}"))

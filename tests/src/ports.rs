@@ -3,6 +3,16 @@
 //! test may take it in between); a [`ReservedPort`] stays bound the whole time.
 use tokio::net::TcpSocket;
 
+/// A loopback port the OS had free, released again: for programs that cannot take
+/// a socket from the test (nginx, redis-server, chromedriver). Another process may
+/// take it first, so callers retry on a new one when theirs fails to start.
+pub fn released_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a loopback port")
+        .port()
+}
+
 /// A loopback port bound but not listening: connections to it are refused (as to a
 /// server that is down) and no other process can take it until the test listens on
 /// it with [`ReservedPort::listen`] or drops it.

@@ -53,10 +53,7 @@ pub async fn start_on_free_port(
 ) -> Program {
     let mut failures = Vec::new();
     for _ in 0..5 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a loopback port")
-            .port();
+        let port = crate::ports::released_port();
         let dir = tempfile::tempdir().expect("temp dir");
         let file = |name: &str| std::fs::File::create(dir.path().join(name)).expect("log file");
         let child = command(port, dir.path())

@@ -124,10 +124,7 @@ impl RedisServer {
     pub async fn start() -> Self {
         let mut failures = Vec::new();
         for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a loopback port")
-                .port();
+            let port = portal_tests::ports::released_port();
             let mut server = Self {
                 port,
                 process: None,

@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex, mpsc};
 use tokio::sync::oneshot;
 
 mod kdf;
+#[cfg(target_os = "linux")]
+mod pause;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -40,14 +42,19 @@ fn start_hashers(n: usize) -> mpsc::Sender<Job> {
             .name(format!("argon2-{i}"))
             .spawn(move || {
                 lower_priority();
+                let pauses = Pauses::for_this_thread();
                 loop {
                     let job = match rx.lock() {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
                     };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
+                    let Ok(job) = job else { return };
+                    if let Some(pauses) = &pauses {
+                        pauses.arm();
+                        job();
+                        pauses.disarm();
+                    } else {
+                        job();
                     }
                 }
             });
@@ -77,6 +84,22 @@ fn lower_priority() {
 
 #[cfg(not(target_os = "linux"))]
 fn lower_priority() {}
+
+#[cfg(target_os = "linux")]
+use pause::Pauses;
+
+/// Elsewhere hashing is not interrupted.
+#[cfg(not(target_os = "linux"))]
+struct Pauses;
+
+#[cfg(not(target_os = "linux"))]
+impl Pauses {
+    fn for_this_thread() -> Option<Self> {
+        None
+    }
+    fn arm(&self) {}
+    fn disarm(&self) {}
+}
 
 /// On a hasher thread: hashes with the thread's kept working memory.
 fn hash_blocking(password: &SecretString) -> Result<String, anyhow::Error> {

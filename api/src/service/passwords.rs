@@ -49,13 +49,8 @@ fn start_hashers(n: usize) -> mpsc::Sender<Job> {
                         Err(_) => return,
                     };
                     let Ok(job) = job else { return };
-                    if let Some(pauses) = &pauses {
-                        pauses.arm();
-                        job();
-                        pauses.disarm();
-                    } else {
-                        job();
-                    }
+                    let _interrupted = pauses.as_ref().map(Pauses::arm);
+                    job();
                 }
             });
         if let Err(e) = spawned {
@@ -68,6 +63,8 @@ fn start_hashers(n: usize) -> mpsc::Sender<Job> {
 /// Hashing runs only on CPU time nothing else wants: Linux's `SCHED_IDLE` class
 /// (a weight of 3 against a request thread's 1024), so a burst of sign-ins slows
 /// sign-ins, not every other request. Under full load sign-ins still progress.
+/// `SCHED_IDLE` alone still let a hash hold a CPU others waited for, up to a
+/// scheduler tick; `pause` makes each hash step aside every quarter millisecond.
 #[cfg(target_os = "linux")]
 fn lower_priority() {
     // SAFETY: plain syscalls on the calling thread (pid 0 / its own thread id).
@@ -98,7 +95,6 @@ impl Pauses {
         None
     }
     fn arm(&self) {}
-    fn disarm(&self) {}
 }
 
 /// On a hasher thread: hashes with the thread's kept working memory.

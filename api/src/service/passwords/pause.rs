@@ -128,15 +128,21 @@ impl Pauses {
         }
     }
 
-    /// Starts interrupting: call before hashing.
-    pub fn arm(&self) {
+    /// Interrupts this thread until the returned guard is dropped (the hash is done,
+    /// or its job panicked), so an idle hasher is never woken.
+    pub fn arm(&self) -> Armed<'_> {
         HASHING.fetch_add(1, Ordering::Relaxed);
         self.set(PERIOD);
+        Armed(self)
     }
+}
 
-    /// Stops: call when the hash is done, so an idle hasher is never woken.
-    pub fn disarm(&self) {
-        self.set(Duration::ZERO);
+/// An armed timer: disarmed on drop.
+pub struct Armed<'a>(&'a Pauses);
+
+impl Drop for Armed<'_> {
+    fn drop(&mut self) {
+        self.0.set(Duration::ZERO);
         HASHING.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -186,13 +192,13 @@ mod tests {
                 .unwrap()
         };
         let before = switches();
-        pauses.arm();
+        let armed = pauses.arm();
         let start = std::time::Instant::now();
         let mut x = 0u64;
         while start.elapsed() < Duration::from_millis(50) {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
         }
-        pauses.disarm();
+        drop(armed);
         let slept = switches() - before;
         assert!(x != 1);
         // Up to 200 breaks in 50 ms of CPU; none would mean the timer never fired.

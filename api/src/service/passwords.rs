@@ -64,7 +64,7 @@ fn start_hashers(n: usize) -> mpsc::Sender<Job> {
 /// (a weight of 3 against a request thread's 1024), so a burst of sign-ins slows
 /// sign-ins, not every other request. Under full load sign-ins still progress.
 /// `SCHED_IDLE` alone still let a hash hold a CPU others waited for, up to a
-/// scheduler tick; `pause` makes each hash step aside every quarter millisecond.
+/// scheduler tick; `pause` makes each hash step aside every eighth of a millisecond.
 #[cfg(target_os = "linux")]
 fn lower_priority() {
     // SAFETY: plain syscalls on the calling thread (pid 0 / its own thread id).

@@ -1,4 +1,4 @@
-//! A hasher thread that steps aside every quarter millisecond while it hashes.
+//! A hasher thread that steps aside every eighth of a millisecond while it hashes.
 //!
 //! `SCHED_IDLE` alone did not keep hashing out of other work's way. `perf sched
 //! timehist` during the benchmark's sign-in load (Linux 6.18, HZ=250) showed the
@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Longest stretch a hasher keeps a CPU.
-pub const PERIOD: Duration = Duration::from_micros(250);
+pub const PERIOD: Duration = Duration::from_micros(125);
 /// How long it steps aside each time.
 pub const BREAK: Duration = Duration::from_micros(10);
 

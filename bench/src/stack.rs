@@ -47,11 +47,26 @@ pub struct Stack {
 impl Stack {
     /// Creates the database (migrated) and the sink; builds `portal` if needed.
     pub async fn start() -> Result<Self> {
-        // `portal` is built with the bench's own profile (release for figures; a
-        // debug `cargo run -p bench -- costs` counts statements without the wait).
+        // `portal` (as the bench's own `bench-portal` binary) is built with the
+        // bench's profile (release for figures; a debug `cargo run -p bench -- costs`
+        // counts statements without the wait) and its package selection, so a fresh
+        // clone compiles the dependencies once.
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
-        build.args(["build", "-q", "-p", "portal-api", "--bin", "portal"]);
+        build.args(["build", "-q", "-p", "bench", "--bin", "bench-portal"]);
+        // `cargo run` gave this process its package's variables; ring's build script
+        // reruns when CARGO_PKG_NAME & co. change, which would rebuild everything that
+        // uses TLS, twice per run (here, then again for the next `cargo run`).
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            if ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
+                .iter()
+                .any(|p| key.starts_with(p))
+                || key == "CARGO_PRIMARY_PACKAGE"
+            {
+                build.env_remove(key.as_ref());
+            }
+        }
         if !cfg!(debug_assertions) {
             build.arg("--release");
         }
@@ -60,7 +75,7 @@ impl Stack {
         let portal = std::env::current_exe()?
             .parent()
             .context("target dir")?
-            .join("portal");
+            .join("bench-portal");
         let admin_url = portal_tests::postgres_admin_url();
         let name = format!("portal_bench_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(&admin_url).await?;

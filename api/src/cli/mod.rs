@@ -8,6 +8,7 @@ use secrecy::SecretString;
 use std::io::BufRead;
 
 mod healthcheck;
+pub mod process;
 
 /// portal-access: invite clients to the client portal and get them signed in.
 #[derive(Parser, Debug)]

@@ -58,7 +58,7 @@ async fn queue(stack: &Stack, n: usize) -> Result<()> {
         .db
         .execute_unprepared("ANALYZE email_delivery")
         .await?;
-    let client = redis::Client::open(portal_tests::redis_url())?;
+    let client = redis::Client::open(crate::stack::redis_url())?;
     let (queue, _) = jobs::queue::redis(client.get_connection_manager().await?, &stack.prefix);
     for row in rows {
         let delivery_id: uuid::Uuid = row.try_get("", "id")?;
@@ -74,7 +74,7 @@ async fn queue(stack: &Stack, n: usize) -> Result<()> {
 /// O(1) look, so polling it every few milliseconds loads nothing). A job is
 /// finished once its outcome is recorded in the outbox.
 async fn finished(stack: &Stack) -> Result<usize> {
-    let client = redis::Client::open(portal_tests::redis_url())?;
+    let client = redis::Client::open(crate::stack::redis_url())?;
     let mut conn = client.get_multiplexed_async_connection().await?;
     let key = format!("{}:deliver_email:done", stack.prefix);
     Ok(redis::cmd("SCARD").arg(key).query_async(&mut conn).await?)

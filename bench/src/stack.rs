@@ -59,9 +59,14 @@ impl Stack {
         // uses TLS, twice per run (here, then again for the next `cargo run`).
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy();
-            if ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"]
-                .iter()
-                .any(|p| key.starts_with(p))
+            if [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|p| key.starts_with(p))
                 || key == "CARGO_PRIMARY_PACKAGE"
             {
                 build.env_remove(key.as_ref());
@@ -76,7 +81,7 @@ impl Stack {
             .parent()
             .context("target dir")?
             .join("bench-portal");
-        let admin_url = portal_tests::postgres_admin_url();
+        let admin_url = postgres_admin_url();
         let name = format!("portal_bench_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(&admin_url).await?;
         admin
@@ -106,7 +111,7 @@ impl Stack {
     pub fn env(&self) -> Vec<(String, String)> {
         [
             ("DATABASE_URL", self.database_url.clone()),
-            ("REDIS_URL", portal_tests::redis_url()),
+            ("REDIS_URL", redis_url()),
             ("REDIS_KEY_PREFIX", self.prefix.clone()),
             ("SMTP_URL", self.sink.url()),
             ("BIND", "127.0.0.1:0".into()),
@@ -184,10 +189,34 @@ impl Stack {
         Ok(())
     }
 
-    /// Deletes every Redis key under this run's prefix (jobs, counters).
+    /// Deletes every Redis key under this run's prefix (jobs, counters) and the
+    /// queue's entry in apalis's list of queues.
     pub async fn delete_redis_keys(&self) -> Result<()> {
-        let prefix = self.prefix.clone();
-        tokio::task::spawn_blocking(move || portal_tests::delete_redis_keys(&prefix)).await?;
+        let mut conn = redis::Client::open(redis_url())?
+            .get_multiplexed_async_connection()
+            .await?;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query_async(&mut conn)
+            .await?;
+        let mut cleanup = redis::pipe();
+        if !keys.is_empty() {
+            cleanup.del(keys).ignore();
+        }
+        let queue = format!("{}:deliver_email", self.prefix);
+        cleanup.zrem("core:apalis:queues:list", queue).ignore();
+        let () = cleanup.query_async(&mut conn).await?;
         Ok(())
     }
+}
+
+/// The PostgreSQL server to create the bench database on (as for the tests).
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The Redis server (as for the tests).
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }

@@ -21,7 +21,13 @@ pub trait SendHistory: Send + Sync {
         client_id: Uuid,
         since: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Vec<DateTime<Utc>>, AppError>>;
+    /// Every client's counted sends since `since`, by client and then time: what a
+    /// whole store of windows is rebuilt from at once.
+    fn all_counted_since(&self, since: DateTime<Utc>) -> BoxFuture<'_, Result<Sends, AppError>>;
 }
+
+/// Counted sends as (client, when).
+pub type Sends = Vec<(Uuid, DateTime<Utc>)>;
 
 /// The outbox as the record of one cap's sends.
 pub struct OutboxHistory {
@@ -48,6 +54,22 @@ impl SendHistory for OutboxHistory {
                 .await?)
         })
     }
+
+    fn all_counted_since(&self, since: DateTime<Utc>) -> BoxFuture<'_, Result<Sends, AppError>> {
+        Box::pin(async move {
+            Ok(email_delivery::Entity::find()
+                .select_only()
+                .column(email_delivery::Column::ClientId)
+                .column(email_delivery::Column::CreatedAt)
+                .filter(email_delivery::Column::CountedIn.eq(self.cap))
+                .filter(email_delivery::Column::CreatedAt.gt(since))
+                .order_by_asc(email_delivery::Column::ClientId)
+                .order_by_asc(email_delivery::Column::CreatedAt)
+                .into_tuple()
+                .all(&self.db)
+                .await?)
+        })
+    }
 }
 
 /// No record: nothing to rebuild from (unit tests of the window alone).
@@ -59,6 +81,10 @@ impl SendHistory for NoHistory {
         _: Uuid,
         _: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Vec<DateTime<Utc>>, AppError>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn all_counted_since(&self, _: DateTime<Utc>) -> BoxFuture<'_, Result<Sends, AppError>> {
         Box::pin(async { Ok(Vec::new()) })
     }
 }

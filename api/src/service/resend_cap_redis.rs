@@ -1,19 +1,28 @@
 //! The Redis implementation of the resend cap: one sorted set per client (scores are
 //! milliseconds), one Lua script that trims, counts and adds only under the limit, so
 //! any number of API processes share one exact count. Redis down → refuse (fail closed).
-//! A client's set missing from Redis (never made, expired, or lost in a restart) is
-//! rebuilt from the record in PostgreSQL first; if that read fails, refuse too.
+//!
+//! A client's set missing from Redis means "no counted send in the window" only while
+//! Redis holds the whole window: a marker key says so (see [`rebuild`]). Without it
+//! (Redis restarted empty, or never rebuilt) the client's set is first rebuilt from the
+//! record in PostgreSQL, and the whole store is rebuilt in the background; if that
+//! read fails, refuse too.
 use super::resend_cap::{Acquired, Quota, ResendLimiter, SendHistory, Slot, Window};
 use crate::error::AppError;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
+use std::sync::Arc;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use uuid::Uuid;
 
-/// KEYS[1] = the client's set; ARGV = now (ms), window (ms), limit, member, mode,
-/// then (mode `seed`) the recorded send times (ms). With mode `check` and no set,
+mod rebuild;
+
+/// KEYS[1] = the client's set, KEYS[2] = the marker that Redis holds every counted
+/// send in the window; ARGV = now (ms), window (ms), limit, member, mode, then (mode
+/// `seed`) the recorded send times (ms). With mode `check`, no set and no marker,
 /// returns {-1, 0, -1}: the caller reads the record and calls again with `seed`,
 /// which fills a still-missing set from it first. Otherwise returns {granted (0/1),
 /// count after, oldest score or -1}.
@@ -24,11 +33,11 @@ local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  if ARGV[5] == 'check' then return {-1, 0, -1} end
+  if ARGV[5] == 'check' and redis.call('EXISTS', KEYS[2]) == 0 then return {-1, 0, -1} end
   for i = 6, #ARGV do
     redis.call('ZADD', KEYS[1], tonumber(ARGV[i]), 'record:' .. ARGV[i] .. ':' .. i)
   end
-  redis.call('PEXPIRE', KEYS[1], window)
+  if #ARGV >= 6 then redis.call('PEXPIRE', KEYS[1], window) end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
@@ -55,7 +64,9 @@ pub struct RedisLimiter {
     /// Namespaces the keys: `{prefix}:{name}:{client_id}`.
     prefix: String,
     name: &'static str,
-    history: std::sync::Arc<dyn SendHistory>,
+    history: Arc<dyn SendHistory>,
+    /// A rebuild of the whole store is under way in this process.
+    rebuilding: Arc<AtomicBool>,
 }
 
 impl RedisLimiter {
@@ -65,7 +76,7 @@ impl RedisLimiter {
         window: Window,
         prefix: &str,
         name: &'static str,
-        history: std::sync::Arc<dyn SendHistory>,
+        history: Arc<dyn SendHistory>,
     ) -> Self {
         Self {
             conn,
@@ -73,11 +84,38 @@ impl RedisLimiter {
             prefix: prefix.to_owned(),
             name,
             history,
+            rebuilding: Arc::default(),
         }
     }
 
     fn key(&self, client_id: Uuid) -> String {
         format!("{}:{}:{client_id}", self.prefix, self.name)
+    }
+
+    /// Set once Redis holds every counted send of the window; named by the window's
+    /// length, so that a longer window configured later is rebuilt, not trusted.
+    fn marker(&self) -> String {
+        format!(
+            "{}:{}:complete:{}",
+            self.prefix,
+            self.name,
+            self.window_ms()
+        )
+    }
+
+    /// The client's windows are missing and Redis does not hold the whole window:
+    /// rebuild it from the record in the background (once at a time per process).
+    fn rebuild_in_background(&self, now: DateTime<Utc>) {
+        if self.rebuilding.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = rebuild::run(&this, now).await {
+                tracing::warn!(error = %e, cap = this.name, "could not rebuild the resend windows");
+            }
+            this.rebuilding.store(false, Ordering::Release);
+        });
     }
 
     /// The recorded sends still in the window, as scores.
@@ -96,6 +134,7 @@ impl RedisLimiter {
     ) -> Result<(i64, u32, i64), AppError> {
         let mut conn = self.conn.clone();
         let mut call = ACQUIRE.key(self.key(client_id));
+        call.key(self.marker());
         call.arg(now.timestamp_millis())
             .arg(self.window_ms())
             .arg(self.window.limit)
@@ -133,6 +172,7 @@ impl ResendLimiter for RedisLimiter {
             let member = Uuid::new_v4().to_string();
             let mut answer = self.run_acquire(client_id, now, &member, None).await?;
             if answer.0 == -1 {
+                self.rebuild_in_background(now);
                 let seeds = self.recorded(client_id, now).await?;
                 answer = self
                     .run_acquire(client_id, now, &member, Some(seeds))
@@ -167,14 +207,17 @@ impl ResendLimiter for RedisLimiter {
             let mut conn = self.conn.clone();
             let since = format!("({}", now.timestamp_millis() - self.window_ms());
             let key = self.key(client_id);
-            let (exists, count, oldest): (bool, u32, Vec<(String, i64)>) = redis::pipe()
-                .exists(&key)
-                .zcount(&key, &since, "+inf")
-                .zrangebyscore_limit_withscores(&key, &since, "+inf", 0, 1)
-                .query_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
-            if !exists {
+            let (exists, complete, count, oldest): (bool, bool, u32, Vec<(String, i64)>) =
+                redis::pipe()
+                    .exists(&key)
+                    .exists(self.marker())
+                    .zcount(&key, &since, "+inf")
+                    .zrangebyscore_limit_withscores(&key, &since, "+inf", 0, 1)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+            if !exists && !complete {
+                self.rebuild_in_background(now);
                 let recorded = self.recorded(client_id, now).await?;
                 let oldest = recorded.first().copied().and_then(from_ms);
                 return Ok(self.window.quota(now, recorded.len() as u32, oldest));

@@ -1,0 +1,88 @@
+//! Rebuilding every client's window at once, so that a client's missing set can be
+//! read as "nothing counted in the window" without asking PostgreSQL each time (most
+//! resends are a client's first in a day: that read was one transaction of three).
+//!
+//! The steps: read every counted send of the window from the record, fill each
+//! client's set that is still missing (a set made meanwhile by a resend was itself
+//! filled from the record first), then set the marker. Any number of processes may
+//! do this at once. Losing Redis's data loses the marker with it, and the next
+//! resend rebuilds. Only a Redis that never evicts keys (`maxmemory-policy
+//! noeviction`, its default, which the job queue needs as well) may be trusted like
+//! this: one evicted set under a kept marker would count a client from zero.
+use super::{RedisLimiter, unavailable};
+use crate::error::AppError;
+use chrono::{DateTime, Utc};
+use redis::{AsyncCommands, Script};
+use std::sync::LazyLock;
+
+/// KEYS[1] = a client's set; ARGV = window (ms), then the recorded send times (ms).
+/// Fills the set only if it is missing.
+static FILL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], tonumber(ARGV[i]), 'record:' .. ARGV[i] .. ':' .. (i + 4))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+",
+    )
+});
+
+/// Clients filled per round trip.
+const CHUNK: usize = 500;
+
+/// Rebuilds the windows as of `now` and sets the marker; does nothing when Redis may
+/// evict keys or the marker is already there.
+pub(super) async fn run(limiter: &RedisLimiter, now: DateTime<Utc>) -> Result<(), AppError> {
+    let mut conn = limiter.conn.clone();
+    if !never_evicts(&mut conn).await {
+        tracing::info!(
+            cap = limiter.name,
+            "Redis may evict keys (maxmemory-policy is not noeviction, or unreadable): \
+             each client's window is rebuilt from the record when missing"
+        );
+        return Ok(());
+    }
+    let marker = limiter.marker();
+    if conn.exists(&marker).await.map_err(unavailable)? {
+        return Ok(());
+    }
+    let since = now - limiter.window.chrono_length();
+    let sends = limiter.history.all_counted_since(since).await?;
+    let mut clients = sends.chunk_by(|a, b| a.0 == b.0).peekable();
+    while clients.peek().is_some() {
+        let mut pipe = redis::pipe();
+        pipe.load_script(&FILL).ignore();
+        for client in clients.by_ref().take(CHUNK) {
+            let mut fill = FILL.key(limiter.key(client[0].0));
+            fill.arg(limiter.window_ms());
+            fill.arg(
+                client
+                    .iter()
+                    .map(|(_, at)| at.timestamp_millis())
+                    .collect::<Vec<_>>(),
+            );
+            pipe.invoke_script(&fill).ignore();
+        }
+        let () = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+    }
+    let () = conn.set(&marker, 1).await.map_err(unavailable)?;
+    tracing::info!(
+        cap = limiter.name,
+        sends = sends.len(),
+        "resend windows rebuilt from the record"
+    );
+    Ok(())
+}
+
+/// Whether Redis says it never evicts keys.
+async fn never_evicts(conn: &mut redis::aio::ConnectionManager) -> bool {
+    let policy: redis::RedisResult<Vec<String>> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory-policy")
+        .query_async(conn)
+        .await;
+    matches!(policy.as_deref(), Ok([_, policy]) if policy == "noeviction")
+}

@@ -67,6 +67,8 @@ pub struct RedisLimiter {
     history: Arc<dyn SendHistory>,
     /// A rebuild of the whole store is under way in this process.
     rebuilding: Arc<AtomicBool>,
+    /// Redis may evict keys: a missing set is always read from the record.
+    evicting: Arc<AtomicBool>,
 }
 
 impl RedisLimiter {
@@ -85,6 +87,7 @@ impl RedisLimiter {
             name,
             history,
             rebuilding: Arc::default(),
+            evicting: Arc::default(),
         }
     }
 
@@ -106,7 +109,7 @@ impl RedisLimiter {
     /// The client's windows are missing and Redis does not hold the whole window:
     /// rebuild it from the record in the background (once at a time per process).
     fn rebuild_in_background(&self, now: DateTime<Utc>) {
-        if self.rebuilding.swap(true, Ordering::AcqRel) {
+        if self.evicting.load(Ordering::Acquire) || self.rebuilding.swap(true, Ordering::AcqRel) {
             return;
         }
         let this = self.clone();

@@ -14,6 +14,7 @@ use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use redis::{AsyncCommands, Script};
 use std::sync::LazyLock;
+use std::sync::atomic::Ordering;
 
 /// KEYS[1] = a client's set; ARGV = window (ms), then the recorded send times (ms).
 /// Fills the set only if it is missing.
@@ -37,11 +38,12 @@ const CHUNK: usize = 500;
 /// evict keys or the marker is already there.
 pub(super) async fn run(limiter: &RedisLimiter, now: DateTime<Utc>) -> Result<(), AppError> {
     let mut conn = limiter.conn.clone();
-    if !never_evicts(&mut conn).await {
-        tracing::info!(
+    if !never_evicts(&mut conn).await? {
+        limiter.evicting.store(true, Ordering::Release);
+        tracing::warn!(
             cap = limiter.name,
-            "Redis may evict keys (maxmemory-policy is not noeviction, or unreadable): \
-             each client's window is rebuilt from the record when missing"
+            "Redis may evict keys (maxmemory-policy is not noeviction, or CONFIG is not \
+             allowed): each client's window is read from PostgreSQL when missing"
         );
         return Ok(());
     }
@@ -77,12 +79,18 @@ pub(super) async fn run(limiter: &RedisLimiter, now: DateTime<Utc>) -> Result<()
     Ok(())
 }
 
-/// Whether Redis says it never evicts keys.
-async fn never_evicts(conn: &mut redis::aio::ConnectionManager) -> bool {
+/// Whether Redis says it never evicts keys: `false` also when it refuses to say (no
+/// `CONFIG` for this user); an error only when it cannot be reached.
+async fn never_evicts(conn: &mut redis::aio::ConnectionManager) -> Result<bool, AppError> {
     let policy: redis::RedisResult<Vec<String>> = redis::cmd("CONFIG")
         .arg("GET")
         .arg("maxmemory-policy")
         .query_async(conn)
         .await;
-    matches!(policy.as_deref(), Ok([_, policy]) if policy == "noeviction")
+    match policy {
+        Ok(policy) => Ok(matches!(policy.as_slice(), [_, p] if p == "noeviction")),
+        // Redis answered, but will not say (NOPERM, CONFIG renamed away).
+        Err(e) if matches!(e.kind(), redis::ErrorKind::Server(_)) => Ok(false),
+        Err(e) => Err(unavailable(e)),
+    }
 }

@@ -65,6 +65,9 @@ pub struct RedisLimiter {
     prefix: String,
     name: &'static str,
     history: Arc<dyn SendHistory>,
+    /// Set once Redis holds every counted send of the window; named by the window's
+    /// length, so that a longer window configured later is rebuilt, not trusted.
+    marker: String,
     /// A rebuild of the whole store is under way in this process.
     rebuilding: Arc<AtomicBool>,
     /// Redis may evict keys: a missing set is always read from the record.
@@ -84,6 +87,7 @@ impl RedisLimiter {
             conn,
             window,
             prefix: prefix.to_owned(),
+            marker: format!("{prefix}:{name}:complete:{}", window.length.as_millis()),
             name,
             history,
             rebuilding: Arc::default(),
@@ -93,17 +97,6 @@ impl RedisLimiter {
 
     fn key(&self, client_id: Uuid) -> String {
         format!("{}:{}:{client_id}", self.prefix, self.name)
-    }
-
-    /// Set once Redis holds every counted send of the window; named by the window's
-    /// length, so that a longer window configured later is rebuilt, not trusted.
-    fn marker(&self) -> String {
-        format!(
-            "{}:{}:complete:{}",
-            self.prefix,
-            self.name,
-            self.window_ms()
-        )
     }
 
     /// The client's windows are missing and Redis does not hold the whole window:
@@ -137,7 +130,7 @@ impl RedisLimiter {
     ) -> Result<(i64, u32, i64), AppError> {
         let mut conn = self.conn.clone();
         let mut call = ACQUIRE.key(self.key(client_id));
-        call.key(self.marker());
+        call.key(&self.marker);
         call.arg(now.timestamp_millis())
             .arg(self.window_ms())
             .arg(self.window.limit)
@@ -213,7 +206,7 @@ impl ResendLimiter for RedisLimiter {
             let (exists, complete, count, oldest): (bool, bool, u32, Vec<(String, i64)>) =
                 redis::pipe()
                     .exists(&key)
-                    .exists(self.marker())
+                    .exists(&self.marker)
                     .zcount(&key, &since, "+inf")
                     .zrangebyscore_limit_withscores(&key, &since, "+inf", 0, 1)
                     .query_async(&mut conn)

@@ -2,19 +2,25 @@
 //! PostgreSQL before deciding, and the whole store is rebuilt behind it.
 use crate::counted;
 use entity::email_delivery;
-use portal_tests::{Backend, Queue, error_code, spawn_mail_app};
+use portal_tests::{Backend, Queue, TestApp, TestProvider, error_code, spawn_mail_app};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_window_redis_lost_is_rebuilt_from_the_record_before_deciding() {
+/// A practice (PostgreSQL and Redis) whose client Jane has had her five resends.
+async fn jane_after_five_resends() -> (TestApp, TestProvider, String) {
     let app = spawn_mail_app(Backend::Postgres, Queue::Redis, &[]).await;
     let provider = app.signed_in_provider("Practice").await;
-    let client_id = app
+    let jane = app
         .invite_client(&provider.token, "Jane", "jane@example.com")
         .await;
     for _ in 0..5 {
-        let body = app.resend(&provider.token, &client_id).await;
+        let body = app.resend(&provider.token, &jane).await;
         assert!(body["errors"].is_null(), "{body}");
     }
+    (app, provider, jane)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_redis_lost_is_rebuilt_from_the_record_before_deciding() {
+    let (app, provider, client_id) = jane_after_five_resends().await;
 
     // Redis restarts empty: the client's window is gone, with the marker that said
     // Redis held every window.
@@ -42,7 +48,7 @@ struct ResendKeys {
     prefix: String,
 }
 
-async fn resend_keys(app: &portal_tests::TestApp) -> ResendKeys {
+async fn resend_keys(app: &TestApp) -> ResendKeys {
     let redis = redis::Client::open(portal_tests::redis_url()).unwrap();
     ResendKeys {
         conn: redis.get_multiplexed_async_connection().await.unwrap(),
@@ -100,19 +106,11 @@ impl ResendKeys {
 /// before is refused again without having been asked about.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_store_of_windows_is_rebuilt_whole_from_the_record() {
-    let app = spawn_mail_app(Backend::Postgres, Queue::Redis, &[]).await;
-    let provider = app.signed_in_provider("Practice").await;
-    let jane = app
-        .invite_client(&provider.token, "Jane", "jane@example.com")
-        .await;
+    let (app, provider, jane) = jane_after_five_resends().await;
     let john = app
         .invite_client(&provider.token, "John", "john@example.com")
         .await;
     let mut redis = resend_keys(&app).await;
-    for _ in 0..5 {
-        let body = app.resend(&provider.token, &jane).await;
-        assert!(body["errors"].is_null(), "{body}");
-    }
     redis.wait_for_marker().await;
 
     redis.delete_all().await;

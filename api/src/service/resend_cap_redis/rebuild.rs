@@ -47,8 +47,8 @@ pub(super) async fn run(limiter: &RedisLimiter, now: DateTime<Utc>) -> Result<()
         );
         return Ok(());
     }
-    let marker = limiter.marker();
-    if conn.exists(&marker).await.map_err(unavailable)? {
+    let marker = &limiter.marker;
+    if conn.exists(marker).await.map_err(unavailable)? {
         return Ok(());
     }
     let since = now - limiter.window.chrono_length();
@@ -70,7 +70,7 @@ pub(super) async fn run(limiter: &RedisLimiter, now: DateTime<Utc>) -> Result<()
         }
         let () = pipe.query_async(&mut conn).await.map_err(unavailable)?;
     }
-    let () = conn.set(&marker, 1).await.map_err(unavailable)?;
+    let () = conn.set(marker, 1).await.map_err(unavailable)?;
     tracing::info!(
         cap = limiter.name,
         sends = sends.len(),

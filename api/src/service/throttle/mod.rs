@@ -6,8 +6,9 @@
 //! Wrong passwords are counted twice: per account *and IP* (tight: 5 per 5 minutes)
 //! and per account from anywhere (looser: 20 per 15 minutes). One stranger therefore
 //! slows only their own guesses and cannot lock the owner out; many strangers
-//! together lock an account for at most the rest of a 15-minute window. A success
-//! clears the pair's failures.
+//! together lock an account for at most 15 minutes. A success clears the pair's
+//! failures. Windows slide: an attempt counts for exactly one window length after
+//! it, so no moment lets more than a limit through (see `store`).
 //!
 //! Counting is reserve-then-settle: a check atomically takes one from every counter
 //! (failure counters included) or refuses without touching any, so however many
@@ -19,11 +20,10 @@ mod store;
 mod tests;
 
 pub use rules::Action;
-pub use store::{CounterStore, InProcessCounters, RedisCounters, Reserve};
+pub use store::{CounterStore, Full, InProcessCounters, RedisCounters, Reserve};
 
 use crate::error::AppError;
 use access::clock::SharedClock;
-use chrono::{DateTime, TimeZone, Utc};
 use rules::{Counter, Counts, Scope};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -32,6 +32,8 @@ use std::sync::Arc;
 /// [`Throttle::failed`] or [`Throttle::succeeded`].
 #[derive(Debug, Clone)]
 pub struct Permit {
+    /// The attempt's entry in every counter it reserved in.
+    entry: String,
     /// The failure counters reserved in, to give back unless the attempt fails.
     failures: Vec<String>,
     /// The account-and-IP failure counters a success clears.
@@ -77,32 +79,16 @@ impl Throttle {
         }
     }
 
-    /// `{prefix}:abuse:{action}:{scope}:{subject digest}:{window index}`, and when
-    /// that window ends. Subjects are hashed so no email address or token sits in Redis.
-    fn key(
-        &self,
-        who: &Subject<'_>,
-        counter: &Counter,
-        now: DateTime<Utc>,
-    ) -> (String, DateTime<Utc>) {
+    /// `{prefix}:abuse:{action}:{scope}:{subject digest}`. Subjects are hashed so no
+    /// email address or token sits in Redis.
+    fn key(&self, who: &Subject<'_>, counter: &Counter) -> String {
         let (scope, subject) = match counter.scope {
             Scope::Ip => ("ip", who.ip),
             Scope::Account => ("account", who.account),
             Scope::Pair => ("pair", who.pair),
         };
-        let window_ms = counter.window.as_millis().max(1) as i64;
-        let index = now.timestamp_millis().div_euclid(window_ms);
-        let ends = Utc
-            .timestamp_millis_opt((index + 1) * window_ms)
-            .single()
-            .unwrap_or(now);
         let action = who.action.name();
-        let key = format!(
-            "{}:abuse:{action}:{scope}:{}:{index}",
-            self.prefix,
-            digest(subject)
-        );
-        (key, ends)
+        format!("{}:abuse:{action}:{scope}:{}", self.prefix, digest(subject))
     }
 
     /// Reserves one in every counter of the action or refuses with `RATE_LIMITED`
@@ -125,30 +111,38 @@ impl Throttle {
         };
         let now = self.clock.now();
         let counters = action.counters();
-        let keyed: Vec<_> = counters.iter().map(|c| self.key(&who, c, now)).collect();
+        let keys: Vec<String> = counters.iter().map(|c| self.key(&who, c)).collect();
         let reserve: Vec<Reserve> = counters
             .iter()
-            .zip(&keyed)
-            .map(|(c, (key, _))| Reserve {
+            .zip(&keys)
+            .map(|(c, key)| Reserve {
                 key: key.clone(),
                 limit: u64::from(c.limit) * u64::from(self.scale),
-                ttl: c.window,
+                window: c.window,
             })
             .collect();
-        let (full, local) = match self.store.reserve(reserve.clone(), now).await {
-            Err(AppError::ServiceUnavailable(_)) => (self.local.reserve(reserve, now).await?, true),
+        let entry = uuid::Uuid::new_v4().simple().to_string();
+        let (full, local) = match self
+            .store
+            .reserve(reserve.clone(), entry.clone(), now)
+            .await
+        {
+            Err(AppError::ServiceUnavailable(_)) => {
+                (self.local.reserve(reserve, entry.clone(), now).await?, true)
+            }
             other => (other?, false),
         };
         let keys_where = |pick: &dyn Fn(&Counter) -> bool| -> Vec<String> {
             counters
                 .iter()
-                .zip(&keyed)
+                .zip(&keys)
                 .filter(|(c, _)| pick(c))
-                .map(|(_, (key, _))| key.clone())
+                .map(|(_, key)| key.clone())
                 .collect()
         };
-        let Some(until) = full.iter().map(|i| keyed[*i].1).max() else {
+        let Some(until) = full.iter().map(|f| f.frees_at).max() else {
             return Ok(Permit {
+                entry,
                 failures: keys_where(&|c| c.counts == Counts::Failures),
                 pairs: keys_where(&|c| c.counts == Counts::Failures && c.scope == Scope::Pair),
                 local,
@@ -157,6 +151,7 @@ impl Throttle {
         tracing::warn!(action = action.name(), "abuse limit reached");
         let refusals = crate::telemetry::metrics::ABUSE_LIMIT_REFUSALS;
         metrics::counter!(refusals, "action" => action.name()).increment(1);
+        let until = until.max(now);
         let wait_ms = (until - now).num_milliseconds();
         Err(AppError::RateLimited {
             limited: action.limited(),
@@ -181,7 +176,11 @@ impl Throttle {
     /// The attempt did not fail (a success, or an error that is not a guess): its
     /// failure reservations are given back.
     pub async fn not_failed(&self, permit: &Permit) -> Result<(), AppError> {
-        match self.store_of(permit).release(permit.failures.clone()).await {
+        let store = self.store_of(permit);
+        match store
+            .release(permit.failures.clone(), permit.entry.clone())
+            .await
+        {
             Err(AppError::ServiceUnavailable(_)) | Ok(()) => Ok(()),
             Err(e) => Err(e),
         }

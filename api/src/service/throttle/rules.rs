@@ -29,7 +29,7 @@ pub(super) enum Counts {
     Failures,
 }
 
-/// At most `limit` of `counts` per `scope` in each fixed `window`.
+/// At most `limit` of `counts` per `scope` in any `window` (sliding).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Counter {
     pub(super) scope: Scope,

@@ -1,71 +1,80 @@
-//! Fixed-window counters for the abuse limits: Redis (shared by every API process)
-//! or in-process (embedded mode). A counter's key already names its window, so the
-//! store only reserves, takes back and forgets; expiry just keeps it tidy.
+//! Sliding-window logs for the abuse limits: Redis (shared by every API process) or
+//! in-process (embedded mode). A counter is the log of the attempts it holds, each
+//! stamped with its time; an attempt counts for exactly one window length after it,
+//! so no boundary ever lets twice a limit through, and a refusal can say to the
+//! millisecond when the oldest attempt in the way stops counting.
 use crate::error::AppError;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
 use redis::Script;
 use redis::aio::ConnectionManager;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
-/// One counter to reserve in: it refuses at `limit`, and lives at least `ttl`.
+/// One counter to reserve in: it refuses at `limit` attempts within `window`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reserve {
     pub key: String,
     pub limit: u64,
-    pub ttl: Duration,
+    pub window: Duration,
 }
 
-/// Where the counters live.
+/// A counter at its limit: its position in the request, and when it has room again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Full {
+    pub index: usize,
+    pub frees_at: DateTime<Utc>,
+}
+
+/// Where the counters live. An attempt is one `entry` (unique per check) in every
+/// counter it reserved in.
 pub trait CounterStore: Send + Sync {
-    /// Atomically: when every counter is below its limit, adds one to each and
-    /// returns nothing; otherwise changes nothing and returns the positions of the
-    /// counters at their limit. Concurrent callers can never pass together past a
-    /// limit (reserve first, settle after).
+    /// Atomically: when every counter holds fewer than its limit within its window,
+    /// adds `entry` at `now` to each and returns nothing; otherwise changes nothing
+    /// and returns the counters at their limit. Concurrent callers can never pass
+    /// together past a limit (reserve first, settle after).
     fn reserve(
         &self,
         counters: Vec<Reserve>,
+        entry: String,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<Vec<usize>, AppError>>;
-    /// Takes back one from each counter (never below zero): a reservation the
-    /// attempt did not use.
-    fn release(&self, keys: Vec<String>) -> BoxFuture<'_, Result<(), AppError>>;
+    ) -> BoxFuture<'_, Result<Vec<Full>, AppError>>;
+    /// Takes `entry` back out of each counter: a reservation the attempt did not use.
+    fn release(&self, keys: Vec<String>, entry: String) -> BoxFuture<'_, Result<(), AppError>>;
     /// Forgets a counter (a success clears its failures).
     fn clear(&self, key: String) -> BoxFuture<'_, Result<(), AppError>>;
 }
 
-/// KEYS: the counters; ARGV: their limits, then their TTLs (ms). See
-/// [`CounterStore::reserve`].
+fn at_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// KEYS: the counters (sorted sets scored by time in ms); ARGV: now (ms), the entry,
+/// then the limits, then the windows (ms). Returns `{position, frees at (ms)}` for
+/// each counter at its limit. See [`CounterStore::reserve`].
 static RESERVE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 local n = #KEYS
+local now = tonumber(ARGV[1])
 local full = {}
 for i = 1, n do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[i]) then
-    full[#full + 1] = i - 1
+  local limit = tonumber(ARGV[2 + i])
+  local window = tonumber(ARGV[2 + n + i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  local count = redis.call('ZCARD', KEYS[i])
+  if count >= limit then
+    local oldest = redis.call('ZRANGE', KEYS[i], count - limit, count - limit, 'WITHSCORES')
+    full[#full + 1] = {i - 1, tonumber(oldest[2]) + window}
   end
 end
 if #full > 0 then return full end
 for i = 1, n do
-  redis.call('INCR', KEYS[i])
-  redis.call('PEXPIRE', KEYS[i], ARGV[n + i])
+  redis.call('ZADD', KEYS[i], now, ARGV[2])
+  redis.call('PEXPIRE', KEYS[i], ARGV[2 + n + i])
 end
 return full
-",
-    )
-});
-
-/// KEYS: the counters. Takes one back from each that is above zero.
-static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-for i = 1, #KEYS do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
-end
-return 0
 ",
     )
 });
@@ -91,32 +100,39 @@ impl CounterStore for RedisCounters {
     fn reserve(
         &self,
         counters: Vec<Reserve>,
-        _now: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<Vec<usize>, AppError>> {
+        entry: String,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Vec<Full>, AppError>> {
         Box::pin(async move {
             let mut call = RESERVE.prepare_invoke();
+            call.arg(now.timestamp_millis()).arg(entry);
             for c in &counters {
                 call.key(&c.key).arg(c.limit);
             }
             for c in &counters {
-                call.arg(c.ttl.as_millis() as u64);
+                call.arg(c.window.as_millis() as u64);
             }
             let mut conn = self.conn.clone();
-            call.invoke_async(&mut conn).await.map_err(unavailable)
+            let full: Vec<(usize, i64)> =
+                call.invoke_async(&mut conn).await.map_err(unavailable)?;
+            Ok(full
+                .into_iter()
+                .map(|(index, ms)| Full {
+                    index,
+                    frees_at: at_ms(ms),
+                })
+                .collect())
         })
     }
 
-    fn release(&self, keys: Vec<String>) -> BoxFuture<'_, Result<(), AppError>> {
+    fn release(&self, keys: Vec<String>, entry: String) -> BoxFuture<'_, Result<(), AppError>> {
         Box::pin(async move {
-            let mut call = RELEASE.prepare_invoke();
+            let mut pipe = redis::pipe();
             for key in &keys {
-                call.key(key);
+                pipe.zrem(key, &entry).ignore();
             }
             let mut conn = self.conn.clone();
-            call.invoke_async::<i64>(&mut conn)
-                .await
-                .map_err(unavailable)?;
-            Ok(())
+            pipe.query_async::<()>(&mut conn).await.map_err(unavailable)
         })
     }
 
@@ -132,11 +148,31 @@ impl CounterStore for RedisCounters {
     }
 }
 
-/// Counters in this process. Expired entries are dropped as the map grows, so an
-/// attacker spraying new keys costs bounded memory for at most one window.
+/// One counter's log in memory: its window, and its entries oldest first.
+#[derive(Debug)]
+struct Log {
+    window_ms: i64,
+    entries: VecDeque<(i64, String)>,
+}
+
+impl Log {
+    fn forget_before(&mut self, now_ms: i64) {
+        while self
+            .entries
+            .front()
+            .is_some_and(|(at, _)| *at <= now_ms - self.window_ms)
+        {
+            self.entries.pop_front();
+        }
+    }
+}
+
+/// Counters in this process. Counters whose entries have all expired are dropped as
+/// the map grows, so an attacker spraying new keys costs bounded memory for at most
+/// one window.
 #[derive(Debug, Default)]
 pub struct InProcessCounters {
-    entries: Mutex<HashMap<String, (u64, DateTime<Utc>)>>,
+    logs: Mutex<HashMap<String, Log>>,
 }
 
 const PRUNE_AT: usize = 10_000;
@@ -145,46 +181,58 @@ impl CounterStore for InProcessCounters {
     fn reserve(
         &self,
         counters: Vec<Reserve>,
+        entry: String,
         now: DateTime<Utc>,
-    ) -> BoxFuture<'_, Result<Vec<usize>, AppError>> {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > PRUNE_AT {
-            map.retain(|_, (_, expires)| *expires > now);
+    ) -> BoxFuture<'_, Result<Vec<Full>, AppError>> {
+        let now_ms = now.timestamp_millis();
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        if logs.len() > PRUNE_AT {
+            logs.retain(|_, log| {
+                log.forget_before(now_ms);
+                !log.entries.is_empty()
+            });
         }
-        let value = |map: &HashMap<_, (u64, DateTime<Utc>)>, key: &String| {
-            map.get(key)
-                .filter(|(_, expires)| *expires > now)
-                .map_or(0, |(v, _)| *v)
-        };
-        let full: Vec<usize> = counters
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| value(&map, &c.key) >= c.limit)
-            .map(|(i, _)| i)
-            .collect();
+        let mut full = Vec::new();
+        for (index, c) in counters.iter().enumerate() {
+            let window_ms = c.window.as_millis() as i64;
+            let log = logs.entry(c.key.clone()).or_insert_with(|| Log {
+                window_ms,
+                entries: VecDeque::new(),
+            });
+            log.window_ms = window_ms;
+            log.forget_before(now_ms);
+            let count = log.entries.len() as u64;
+            if count >= c.limit {
+                let (oldest, _) = log.entries[(count - c.limit) as usize];
+                full.push(Full {
+                    index,
+                    frees_at: at_ms(oldest + window_ms),
+                });
+            }
+        }
         if full.is_empty() {
-            for c in counters {
-                let current = value(&map, &c.key);
-                let expires = now + chrono::Duration::from_std(c.ttl).unwrap_or_default();
-                map.insert(c.key, (current + 1, expires));
+            for c in &counters {
+                if let Some(log) = logs.get_mut(&c.key) {
+                    log.entries.push_back((now_ms, entry.clone()));
+                }
             }
         }
         Box::pin(async move { Ok(full) })
     }
 
-    fn release(&self, keys: Vec<String>) -> BoxFuture<'_, Result<(), AppError>> {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+    fn release(&self, keys: Vec<String>, entry: String) -> BoxFuture<'_, Result<(), AppError>> {
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
         for key in keys {
-            if let Some((value, _)) = map.get_mut(&key) {
-                *value = value.saturating_sub(1);
+            if let Some(log) = logs.get_mut(&key) {
+                log.entries.retain(|(_, e)| *e != entry);
             }
         }
         Box::pin(async { Ok(()) })
     }
 
     fn clear(&self, key: String) -> BoxFuture<'_, Result<(), AppError>> {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&key);
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        logs.remove(&key);
         Box::pin(async { Ok(()) })
     }
 }
@@ -197,33 +245,37 @@ mod tests {
         Reserve {
             key: key.to_owned(),
             limit,
-            ttl: Duration::from_secs(60),
+            window: Duration::from_secs(60),
         }
     }
 
     #[tokio::test]
-    async fn reserves_all_or_nothing_releases_expires_and_clears() {
+    async fn reserves_all_or_nothing_releases_slides_and_clears() {
         let store = InProcessCounters::default();
-        let now = Utc::now();
+        let now = at_ms(Utc::now().timestamp_millis());
         let both = || vec![counter("a", 2), counter("b", 1)];
         let a = || vec![counter("a", 2)];
-        let refused = async |counters| store.reserve(counters, now).await.unwrap();
-        assert!(refused(both()).await.is_empty());
-        assert_eq!(refused(both()).await, [1]);
-        // Nothing was added by the refusal: "a" still has room for one.
-        assert!(refused(a()).await.is_empty());
-        assert_eq!(refused(a()).await, [0]);
-        store.release(vec!["a".to_owned()]).await.unwrap();
-        assert!(refused(a()).await.is_empty());
-        let later = now + chrono::Duration::seconds(61);
-        assert!(store.reserve(both(), later).await.unwrap().is_empty());
-        store.clear("b".to_owned()).await.unwrap();
-        assert!(
-            store
-                .reserve(vec![counter("b", 1)], later)
+        let at = async |counters, entry: &str, now| {
+            let full: Vec<Full> = store
+                .reserve(counters, entry.to_owned(), now)
                 .await
-                .unwrap()
-                .is_empty()
-        );
+                .unwrap();
+            full.into_iter().map(|f| f.index).collect::<Vec<_>>()
+        };
+        assert!(at(both(), "1", now).await.is_empty());
+        assert_eq!(at(both(), "2", now).await, [1]);
+        // Nothing was added by the refusal: "a" still has room for one.
+        let later = now + chrono::Duration::seconds(30);
+        assert!(at(a(), "3", later).await.is_empty());
+        let full = store.reserve(a(), "4".into(), later).await.unwrap();
+        // Full until its oldest entry is a window old, not until a boundary.
+        assert_eq!(full[0].frees_at, now + chrono::Duration::seconds(60));
+        store.release(vec!["a".into()], "3".into()).await.unwrap();
+        assert!(at(a(), "5", later).await.is_empty());
+        let next = now + chrono::Duration::seconds(60);
+        assert!(at(a(), "6", next).await.is_empty());
+        assert_eq!(at(a(), "7", next).await, [0], "entry 5 still counts");
+        store.clear("b".to_owned()).await.unwrap();
+        assert!(at(vec![counter("b", 1)], "8", now).await.is_empty());
     }
 }

@@ -118,7 +118,7 @@ async fn end_earlier_links(
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
         .filter(delivery::Column::ClientId.eq(client_id))
         .filter(delivery::Column::LinkKind.is_not_null())
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Queued))
+        .filter(Expr::col(delivery::Column::Status).eq(DeliveryStatus::Queued.in_sql()))
         .exec(conn)
         .await?;
     Ok(Invalidated::Current {

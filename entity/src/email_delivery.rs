@@ -95,6 +95,17 @@ pub enum DeliveryStatus {
     Superseded,
 }
 
+impl DeliveryStatus {
+    /// The status as a constant in the statement's text, not a bound parameter: for
+    /// filters that must meet the partial index on queued link emails (`… WHERE
+    /// status = 'queued'`). Bound, it left PostgreSQL's generic plan unable to tell
+    /// that the index applies: it read every email the client was ever sent instead
+    /// (0.25 ms a resend, four times the same statement with the constant).
+    pub fn in_sql(self) -> sea_orm::sea_query::Expr {
+        sea_orm::sea_query::Expr::Constant(self.to_value().into())
+    }
+}
+
 /// The two resend caps (R5): what providers send, and what clients ask for
 /// themselves; one never uses up the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]

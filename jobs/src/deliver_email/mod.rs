@@ -194,9 +194,10 @@ impl Deliverer {
     }
 
     /// Sends every message concurrently and records what happened as sends finish:
-    /// the sent rows that finished while the previous statement ran, in one
-    /// statement (group commit), so a worker that dies has left unrecorded only
-    /// what it sent in the last moment, and at most the emails it held.
+    /// the sent rows that finished within [`GROUP_WINDOW`] of each other, in one
+    /// statement (group commit; a batch to a fast server is one), so a worker that
+    /// dies has left unrecorded only what it sent in the last moment, and at most
+    /// the emails it held.
     async fn hand_over(&self, ready: Vec<Ready>) -> Result<HashMap<Uuid, Outcome>, DbErr> {
         let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
         let sends = async move {
@@ -220,11 +221,12 @@ impl Deliverer {
             let mut outcomes = HashMap::new();
             let mut finished = Vec::new();
             let mut sent = Vec::new();
-            // Whatever finished while the last statement ran is recorded together,
-            // with what finishes within a couple of milliseconds more.
+            // Sends that finish together are recorded together: once a send has
+            // finished, the rest of the batch has `GROUP_WINDOW` to finish too (the
+            // channel closes when the last one has), then one statement records them.
             while done.recv_many(&mut finished, usize::MAX).await > 0 {
-                let more = done.recv_many(&mut finished, usize::MAX);
-                let _ = tokio::time::timeout(COALESCE, more).await;
+                let rest = async { while done.recv_many(&mut finished, usize::MAX).await > 0 {} };
+                let _ = tokio::time::timeout(GROUP_WINDOW, rest).await;
                 for (delivery, client, link, result) in finished.drain(..) {
                     let outcome = match result {
                         Ok(()) => {
@@ -260,9 +262,11 @@ impl Deliverer {
     }
 }
 
-/// How long sent rows wait for more to record with them: a worker that dies
-/// leaves unrecorded (and later sends again) what it sent in this moment.
-const COALESCE: Duration = Duration::from_millis(2);
+/// How long a sent row waits for the rest of its batch to record with it: a worker
+/// that dies leaves unrecorded (and later sends again) what it sent in this moment.
+/// A batch whose sends all finish sooner is recorded at once, so an email alone
+/// never waits.
+const GROUP_WINDOW: Duration = Duration::from_millis(20);
 
 fn claim_lost(id: Uuid) -> Outcome {
     tracing::info!(delivery_id = %id, "claim taken over by another worker; not sending");

@@ -1,7 +1,9 @@
 //! Fault injection with real processes on loopback: a worker killed with `kill -9`,
-//! Redis stopped mid-run, PostgreSQL connections dropped, the mail server down.
+//! Redis stopped mid-run or evicting keys, PostgreSQL connections dropped, the mail
+//! server down.
 //! Each test prints how many deliveries were lost and duplicated; delivery is
 //! at-least-once, so duplicates are counted and bounded, lost ones must be zero.
+mod evicting_redis;
 mod kill_worker;
 mod postgres_drop;
 mod redis_down;

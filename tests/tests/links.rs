@@ -220,3 +220,73 @@ async fn two_concurrent_uses_of_one_link_let_exactly_one_through(backend: Backen
     let loser = if error_code(&a).is_some() { &a } else { &b };
     assert_eq!(error_code(loser), Some("LINK_USED"), "{loser}");
 }
+
+/// The worker's look before minting, on PostgreSQL (a share lock, not a write): a
+/// change to the client waits for a mint in progress to commit (and then ends the
+/// links it minted), and a mint after a change is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_change_waits_for_a_mint_in_progress_and_a_later_mint_is_refused() {
+    use access::invalidation::{Cause, invalidate, mint_allowed};
+    use access::outbox::{self, Outgoing};
+    use entity::{client, organization};
+    use migration::MigratorTrait;
+    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+
+    let database = portal_tests::database::TestDatabase::create(Backend::Postgres).await;
+    let db = sea_orm::Database::connect(&database.url).await.unwrap();
+    migration::Migrator::up(&db, None).await.unwrap();
+    let now = chrono::Utc::now();
+    let org = organization::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        name: Set("Practice".into()),
+        created_at: Set(now),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    let jane = client::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        organization_id: Set(org.id),
+        first_name: Set("Jane".into()),
+        last_name: Set("Doe".into()),
+        email: Set(Some("jane@example.com".into())),
+        email_normalized: Set(Some("jane@example.com".into())),
+        password_hash: Set(None),
+        must_change_password: Set(false),
+        sort_key: Set("doe\u{1f}jane".into()),
+        search_text: Set("jane doe jane@example.com".into()),
+        activated_at: Set(None),
+        link_generation: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&db)
+    .await
+    .unwrap();
+    let email = Outgoing::link_for(&jane, "jane@example.com");
+    let delivery = outbox::enqueue(&db, jane.id, email, 0, now).await.unwrap();
+
+    let minting = db.begin().await.unwrap();
+    let allowed = mint_allowed(&minting, &[&delivery]).await.unwrap();
+    assert!(allowed.contains(&delivery.id));
+    let change = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let txn = db.begin().await.unwrap();
+            invalidate(&txn, jane.id, Cause::NewLink, now)
+                .await
+                .unwrap();
+            txn.commit().await.unwrap();
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!change.is_finished(), "the change waits for the mint");
+    minting.commit().await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), change)
+        .await
+        .expect("the change goes on once the mint is done")
+        .unwrap();
+
+    let allowed = mint_allowed(&db, &[&delivery]).await.unwrap();
+    assert!(allowed.is_empty(), "a mint after the change is refused");
+}

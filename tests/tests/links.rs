@@ -228,41 +228,14 @@ async fn two_concurrent_uses_of_one_link_let_exactly_one_through(backend: Backen
 async fn on_postgresql_a_change_waits_for_a_mint_in_progress_and_a_later_mint_is_refused() {
     use access::invalidation::{Cause, invalidate, mint_allowed};
     use access::outbox::{self, Outgoing};
-    use entity::{client, organization};
     use migration::MigratorTrait;
-    use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+    use sea_orm::TransactionTrait;
 
     let database = portal_tests::database::TestDatabase::create(Backend::Postgres).await;
     let db = sea_orm::Database::connect(&database.url).await.unwrap();
     migration::Migrator::up(&db, None).await.unwrap();
     let now = chrono::Utc::now();
-    let org = organization::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        name: Set("Practice".into()),
-        created_at: Set(now),
-    }
-    .insert(&db)
-    .await
-    .unwrap();
-    let jane = client::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        organization_id: Set(org.id),
-        first_name: Set("Jane".into()),
-        last_name: Set("Doe".into()),
-        email: Set(Some("jane@example.com".into())),
-        email_normalized: Set(Some("jane@example.com".into())),
-        password_hash: Set(None),
-        must_change_password: Set(false),
-        sort_key: Set("doe\u{1f}jane".into()),
-        search_text: Set("jane doe jane@example.com".into()),
-        activated_at: Set(None),
-        link_generation: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&db)
-    .await
-    .unwrap();
+    let jane = access::testing::client(&db).await;
     let email = Outgoing::link_for(&jane, "jane@example.com");
     let delivery = outbox::enqueue(&db, jane.id, email, 0, now).await.unwrap();
 

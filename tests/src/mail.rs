@@ -83,6 +83,23 @@ impl TestApp {
         .await
     }
 
+    /// Invites a client and resends their welcome email `times` times, each one
+    /// accepted; the client's id.
+    pub async fn client_after_resends(
+        &self,
+        token: &str,
+        first_name: &str,
+        email: &str,
+        times: usize,
+    ) -> String {
+        let client_id = self.invite_client(token, first_name, email).await;
+        for _ in 0..times {
+            let body = self.resend(token, &client_id).await;
+            assert!(body["errors"].is_null(), "{body}");
+        }
+        client_id
+    }
+
     /// `accountLink(token)`, the status object.
     pub async fn link_status(&self, link_token: &str) -> Value {
         let body = self

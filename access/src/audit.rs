@@ -15,6 +15,17 @@ pub enum Actor {
     System,
 }
 
+impl Actor {
+    /// How the trail stores the actor: its kind and id (none for the system).
+    pub fn parts(self) -> (ActorKind, Option<Uuid>) {
+        match self {
+            Self::Provider(id) => (ActorKind::Provider, Some(id)),
+            Self::Client(id) => (ActorKind::Client, Some(id)),
+            Self::System => (ActorKind::System, None),
+        }
+    }
+}
+
 /// One event to record; `detail` must never carry a secret or health information.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
@@ -29,11 +40,7 @@ pub struct AuditEntry {
 /// Inserts the event on `conn` (a transaction or the pool). Dated by the system
 /// clock: the trail records when things really happened, whatever a test clock says.
 pub async fn record(conn: &impl ConnectionTrait, entry: AuditEntry) -> Result<(), DbErr> {
-    let (actor_kind, actor_id) = match entry.actor {
-        Actor::Provider(id) => (ActorKind::Provider, Some(id)),
-        Actor::Client(id) => (ActorKind::Client, Some(id)),
-        Actor::System => (ActorKind::System, None),
-    };
+    let (actor_kind, actor_id) = entry.actor.parts();
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(entry.organization_id),

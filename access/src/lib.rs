@@ -8,6 +8,7 @@ pub mod clock;
 pub mod intake_check;
 pub mod intake_forms;
 pub mod invalidation;
+pub mod link_email;
 pub mod outbox;
 pub mod token;
 

@@ -32,9 +32,14 @@ impl Outgoing {
     /// The link email a client gets now: an invite until they have a password, a
     /// password reset after (R2).
     pub fn link_for(client: &client::Model, to: impl Into<String>) -> Self {
-        let (kind, link_kind) = match client.password_hash {
-            None => (EmailKind::Welcome, LinkKind::Invite),
-            Some(_) => (EmailKind::PasswordReset, LinkKind::PasswordReset),
+        Self::link(client.password_hash.is_some(), to)
+    }
+
+    /// The link email for a client who has a password or not.
+    pub fn link(has_password: bool, to: impl Into<String>) -> Self {
+        let (kind, link_kind) = match has_password {
+            false => (EmailKind::Welcome, LinkKind::Invite),
+            true => (EmailKind::PasswordReset, LinkKind::PasswordReset),
         };
         Self {
             kind,

@@ -115,10 +115,12 @@ fn wrk(
     })
 }
 
-/// `pgbench` running bench/floor/resend.sql with one connection per client.
+/// `pgbench` running `script` (bench/floor/resend*.sql) with one connection per
+/// client, over `clients` seeded clients in `orgs` practices.
 pub fn pgbench_resend(
     database_url: &str,
-    clients: usize,
+    script: &str,
+    (clients, orgs): (usize, usize),
     connections: usize,
     duration: Duration,
 ) -> Result<Stats> {
@@ -128,10 +130,11 @@ pub fn pgbench_resend(
         .arg(format!("-c{connections}"))
         .arg(format!("-T{}", duration.as_secs()))
         .arg(format!("-Dclients={clients}"))
+        .arg(format!("-Dorgs={orgs}"))
         .arg("-l")
         .arg(format!("--log-prefix={}", logs.path().join("tx").display()))
         .arg("-f")
-        .arg(floor_file("resend.sql"))
+        .arg(floor_file(script))
         .arg(database_url)
         .current_dir(logs.path())
         .output()

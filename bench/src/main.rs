@@ -186,7 +186,8 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
 }
 
 /// Points 1-2: resends through the API and through pgbench at 16 and 64
-/// connections; PostgreSQL's costs per resend, for both, at the first level.
+/// connections, against both floors; PostgreSQL's costs per resend, for all
+/// three, at the first level.
 async fn resend_levels(
     stack: &stack::Stack,
     args: &Args,
@@ -195,57 +196,88 @@ async fn resend_levels(
 ) -> Result<(serde_json::Value, serde_json::Value)> {
     let duration = Duration::from_secs(args.seconds);
     println!(
-        "\n1-2. resendWelcomeEmail over HTTP (wrk) vs its floor (pgbench, bench/floor/resend.sql)"
+        "\n1-2. resendWelcomeEmail over HTTP (wrk) vs its floors in pgbench: the transaction\n     (bench/floor/resend.sql) and the service's one statement (resend_one.sql)"
     );
     println!(
-        "{:>5} {:>10} {:>9} {:>9} {:>7} | {:>10} {:>9} | {:>8} {:>8}",
-        "conns", "api req/s", "p50 ms", "p99 ms", "errors", "floor r/s", "floor p99", "tput", "p99"
+        "{:>5} {:>9} {:>7} {:>7} {:>6} | {:>9} {:>7} | {:>9} {:>7} | {:>11} {:>11}",
+        "conns",
+        "api req/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+        "txn r/s",
+        "p99 ms",
+        "stmt r/s",
+        "p99 ms",
+        "tput txn/st",
+        "p99 txn/st"
     );
     let targets = resend::targets_file(practices)?;
+    let seeded = (args.clients, practices.len());
     let mut rows = Vec::new();
     let mut costs = None;
     for conns in [16, 64] {
-        // PostgreSQL's counters around the first level: the API's costs, then the floor's.
+        // PostgreSQL's counters around the first level: the API's costs, then the floors'.
         let first = costs.is_none();
         let before = resend::Counters::read(&stack.db).await?;
         let api = resend::api(url, targets.path(), conns, duration)?;
-        let between = resend::Counters::read(&stack.db).await?;
-        let floor = resend::floor(&stack.database_url, args.clients, conns, duration)?;
-        if first {
-            let after = resend::Counters::read(&stack.db).await?;
-            costs = Some((
-                before.per_request(&between, api.requests + api.errors),
-                between.per_request(&after, floor.requests + floor.errors),
-            ));
+        let after_api = resend::Counters::read(&stack.db).await?;
+        let db_url = &stack.database_url;
+        let txn = resend::Floor::Transaction.run(db_url, seeded, conns, duration)?;
+        let after_txn = match first {
+            true => Some(resend::Counters::read(&stack.db).await?),
+            false => None,
+        };
+        let stmt = resend::Floor::OneStatement.run(db_url, seeded, conns, duration)?;
+        if let Some(after_txn) = after_txn {
+            let after_stmt = resend::Counters::read(&stack.db).await?;
+            costs = Some([
+                before.per_request(&after_api, api.requests + api.errors),
+                after_api.per_request(&after_txn, txn.requests + txn.errors),
+                after_txn.per_request(&after_stmt, stmt.requests + stmt.errors),
+            ]);
         }
-        let (t, p) = (
-            ratio(api.per_second(), floor.per_second()),
-            ratio(api.p99_ms, floor.p99_ms),
-        );
+        let tput = |floor: &load::Stats| ratio(api.per_second(), floor.per_second());
+        let p99 = |floor: &load::Stats| ratio(api.p99_ms, floor.p99_ms);
         println!(
-            "{conns:>5} {:>10.0} {:>9.2} {:>9.2} {:>7} | {:>10.0} {:>9.2} | {t:>8.2} {p:>8.2}",
+            "{conns:>5} {:>9.0} {:>7.2} {:>7.2} {:>6} | {:>9.0} {:>7.2} | {:>9.0} {:>7.2} | {:>5.2}/{:<5.2} {:>5.2}/{:<5.2}",
             api.per_second(),
             api.p50_ms,
             api.p99_ms,
             api.errors,
-            floor.per_second(),
-            floor.p99_ms
+            txn.per_second(),
+            txn.p99_ms,
+            stmt.per_second(),
+            stmt.p99_ms,
+            tput(&txn),
+            tput(&stmt),
+            p99(&txn),
+            p99(&stmt),
         );
-        rows.push(json!({ "connections": conns, "api": api.json(), "floor": floor.json(), "throughput_ratio": t, "p99_ratio_api_over_floor": p }));
+        rows.push(json!({
+            "connections": conns,
+            "api": api.json(),
+            "floor": txn.json(),
+            "throughput_ratio": tput(&txn),
+            "p99_ratio_api_over_floor": p99(&txn),
+            "floor_one_statement": stmt.json(),
+            "throughput_ratio_one_statement": tput(&stmt),
+            "p99_ratio_api_over_floor_one_statement": p99(&stmt),
+        }));
     }
-    let (costs, floor_costs) = costs.expect("measured at the first level");
-    println!(
-        "   one resend in PostgreSQL: {:.2} transactions, {:.2} table scans, {:.2} rows written (floor: {:.2}, {:.2}, {:.2})",
-        costs.transactions,
-        costs.table_scans,
-        costs.rows_written,
-        floor_costs.transactions,
-        floor_costs.table_scans,
-        floor_costs.rows_written
-    );
+    let [api, txn, stmt] = costs.expect("measured at the first level");
+    let show = |c: &resend::Costs| {
+        format!(
+            "{:.2} transactions, {:.2} table scans, {:.2} rows written",
+            c.transactions, c.table_scans, c.rows_written
+        )
+    };
+    println!("   one resend in PostgreSQL: {}", show(&api));
+    println!("     transaction floor:      {}", show(&txn));
+    println!("     one-statement floor:    {}", show(&stmt));
     Ok((
         json!(rows),
-        json!({ "api": costs.json(), "floor": floor_costs.json() }),
+        json!({ "api": api.json(), "floor": txn.json(), "floor_one_statement": stmt.json() }),
     ))
 }
 

@@ -40,14 +40,30 @@ pub fn api(
     external::wrk_resend(url, targets, connections, duration)
 }
 
-/// The floor: bench/floor/resend.sql in pgbench, one connection per client.
-pub fn floor(
-    database_url: &str,
-    clients: usize,
-    connections: usize,
-    duration: Duration,
-) -> Result<Stats> {
-    external::pgbench_resend(database_url, clients, connections, duration)
+/// The two floors, each run by pgbench with one connection per client.
+#[derive(Debug, Clone, Copy)]
+pub enum Floor {
+    /// bench/floor/resend.sql: the resend-shaped transaction, statement by statement,
+    /// as the performance issue measured it.
+    Transaction,
+    /// bench/floor/resend_one.sql: the one statement the service sends PostgreSQL.
+    OneStatement,
+}
+
+impl Floor {
+    pub fn run(
+        self,
+        database_url: &str,
+        seeded: (usize, usize),
+        connections: usize,
+        duration: Duration,
+    ) -> Result<Stats> {
+        let script = match self {
+            Self::Transaction => "resend.sql",
+            Self::OneStatement => "resend_one.sql",
+        };
+        external::pgbench_resend(database_url, script, seeded, connections, duration)
+    }
 }
 
 /// PostgreSQL's own counters for the bench database.

@@ -23,6 +23,12 @@ pub fn client_id(n: usize) -> Uuid {
     Uuid::from_u128((0x7000 << 64) | (0x8000 << 48) | n as u128)
 }
 
+/// Seeded practice `o`'s id, 00000000-0000-7000-9000-<o in 12 hex digits>; client
+/// `n` belongs to practice `n % orgs`.
+pub fn organization_id(o: usize) -> Uuid {
+    Uuid::from_u128((0x7000 << 64) | (0x9000 << 48) | o as u128)
+}
+
 /// Seeds `orgs` practices with `clients` clients spread across them.
 pub async fn seed(db: &DatabaseConnection, orgs: usize, clients: usize) -> Result<Vec<Practice>> {
     let hash = portal_api::service::passwords::Passwords::new()
@@ -32,7 +38,7 @@ pub async fn seed(db: &DatabaseConnection, orgs: usize, clients: usize) -> Resul
     let mut practices = Vec::with_capacity(orgs);
     let mut client_rows = Vec::with_capacity(clients);
     for o in 0..orgs {
-        let org_id = Uuid::now_v7();
+        let org_id = organization_id(o);
         organization::Entity::insert(organization::ActiveModel {
             id: Set(org_id),
             name: Set(format!("Practice {o}")),

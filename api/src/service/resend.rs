@@ -8,7 +8,8 @@ use crate::error::{AppError, Limited};
 use crate::state::AppState;
 use access::audit::{self, Actor, AuditAction, AuditEntry};
 use access::invalidation::{self, Cause};
-use access::outbox::{self, Outgoing};
+use access::link_email::{self, LinkEmail};
+use access::outbox::Outgoing;
 use chrono::{DateTime, Utc};
 use entity::email_delivery::Cap;
 use entity::{client, email_delivery};
@@ -110,13 +111,22 @@ impl<'a> CountedSend<'a> {
         slot: Slot,
         write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<T, AppError>,
     ) -> Result<T, AppError> {
-        let result = async {
+        let written = async {
             let txn = self.db.begin().await?;
             let value = write(&txn).await?;
             txn.commit().await?;
             Ok(value)
-        }
-        .await;
+        };
+        self.holding(slot, written).await
+    }
+
+    /// Runs `write` holding `slot`; gives the slot back if it fails.
+    async fn holding<T>(
+        &self,
+        slot: Slot,
+        write: impl Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
+        let result = write.await;
         if result.is_err()
             && let Err(e) = self.limiter.release(slot).await
         {
@@ -150,10 +160,11 @@ impl<'a> CountedSend<'a> {
     }
 
     /// A fresh link for `organization_id`'s client `client_id`, counted against the
-    /// cap, with the client read, checked and locked by the one statement that starts
-    /// its new link generation: one transaction and one Redis call per resend. The
-    /// slot is taken first and given back when the client is not the practice's or
-    /// has no address; a refusal names only a client of the practice.
+    /// cap, with the client read, checked and locked by the statement that starts its
+    /// new link generation: one Redis call and, on PostgreSQL, one statement per
+    /// resend ([`access::link_email`]). The slot is taken first and given back when
+    /// the client is not the practice's or has no address; a refusal names only a
+    /// client of the practice.
     pub async fn resend_owned(
         &self,
         organization_id: Uuid,
@@ -172,25 +183,25 @@ impl<'a> CountedSend<'a> {
                 return Err(self.refuse(scope, quota, actor, ip, now).await);
             }
         };
-        let (client, delivery) = self
-            .with_slot(slot, async |txn| {
-                let client = invalidation::invalidate_owned(
-                    txn,
-                    organization_id,
-                    client_id,
-                    Cause::NewLink,
-                    now,
-                )
-                .await?
-                .ok_or(AppError::NotFound("Client"))?;
-                let to = client.email.clone().ok_or(AppError::ClientHasNoEmail)?;
-                let email = self.link_email(&client, &to);
-                let generation = client.link_generation;
-                let delivery =
-                    record_link_email(txn, &client, email, generation, actor, ip, now).await?;
-                Ok((client, delivery))
-            })
-            .await?;
+        let email = LinkEmail {
+            organization_id,
+            client_id,
+            cap: self.cap,
+            actor,
+            ip,
+            now,
+        };
+        let queued = async {
+            match link_email::queue(self.db, email).await? {
+                Some(queued) => Ok(queued),
+                // Nothing was written: tell apart why.
+                None => match clients::find_owned(self.db, organization_id, client_id).await? {
+                    None => Err(AppError::NotFound("Client")),
+                    Some(_) => Err(AppError::ClientHasNoEmail),
+                },
+            }
+        };
+        let (client, delivery) = self.holding(slot, queued).await?;
         Ok(Resent {
             client,
             delivery,
@@ -213,30 +224,7 @@ pub async fn queue_link_email(
         .await?
         .generation()
         .ok_or(AppError::NotFound("Client"))?;
-    record_link_email(txn, client, email, generation, actor, ip, now).await
-}
-
-/// Queues `email` under `generation` (already started) and audits it.
-async fn record_link_email(
-    txn: &DatabaseTransaction,
-    client: &client::Model,
-    email: Outgoing,
-    generation: i64,
-    actor: Actor,
-    ip: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<email_delivery::Model, AppError> {
-    let entry = AuditEntry {
-        organization_id: client.organization_id,
-        actor,
-        action: email.resent_action(),
-        client_id: Some(client.id),
-        detail: Some(format!("to {}", outbox::masked(&email.to))),
-        ip,
-    };
-    let delivery = outbox::enqueue(txn, client.id, email, generation, now).await?;
-    audit::record(txn, entry).await?;
-    Ok(delivery)
+    Ok(link_email::record(txn, client, email, generation, actor, ip, now).await?)
 }
 
 /// `resendWelcomeEmail`: a fresh link to the provider's client under the providers' cap.

@@ -1,0 +1,169 @@
+//! The resend's one statement on PostgreSQL (`access::link_email`) against the same
+//! work done step by step in a transaction (what SQLite runs): the same rows, the
+//! same refusals, the same masked address.
+use access::audit::Actor;
+use access::link_email::{self, LinkEmail};
+use access::outbox::{self, Outgoing};
+use chrono::{DateTime, Utc};
+use entity::email_delivery::Cap;
+use entity::{account_link, audit_event, client, email_delivery};
+use migration::MigratorTrait;
+use portal_tests::Backend;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use uuid::Uuid;
+
+async fn postgres() -> (portal_tests::database::TestDatabase, DatabaseConnection) {
+    let database = portal_tests::database::TestDatabase::create(Backend::Postgres).await;
+    let db = sea_orm::Database::connect(&database.url).await.unwrap();
+    migration::Migrator::up(&db, None).await.unwrap();
+    (database, db)
+}
+
+/// A client with a live link and a link email queued a minute before `now`, with a
+/// password or not.
+async fn client_with_a_pending_link(
+    db: &DatabaseConnection,
+    has_password: bool,
+    now: DateTime<Utc>,
+) -> client::Model {
+    let client = access::testing::client(db).await;
+    let client = match has_password {
+        false => client,
+        true => {
+            let mut active = client.into_active_model();
+            active.password_hash = Set(Some("$argon2id$stored".into()));
+            active.update(db).await.unwrap()
+        }
+    };
+    let email = Outgoing::link_for(&client, "jane@example.com");
+    let earlier = now - chrono::Duration::minutes(1);
+    let queued = outbox::enqueue(db, client.id, email, 0, earlier)
+        .await
+        .unwrap();
+    access::testing::live_link(db, client.id, Some(queued.id)).await;
+    client
+}
+
+fn request(client: &client::Model, now: DateTime<Utc>) -> LinkEmail {
+    LinkEmail {
+        organization_id: client.organization_id,
+        client_id: client.id,
+        cap: Cap::Provider,
+        actor: Actor::Provider(Uuid::nil()),
+        ip: Some("127.0.0.1".into()),
+        now,
+    }
+}
+
+/// Everything about the client's rows that does not depend on which client it is.
+async fn rows_of(db: &DatabaseConnection, client_id: Uuid) -> String {
+    let client = client::Entity::find_by_id(client_id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let deliveries: Vec<_> = email_delivery::Entity::find()
+        .filter(email_delivery::Column::ClientId.eq(client_id))
+        .order_by_asc(email_delivery::Column::CreatedAt)
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| {
+            let kept = (d.kind, d.to_address, d.link_kind, d.link_generation);
+            (kept, d.status, d.attempts, d.counted_in, d.next_attempt_at)
+        })
+        .collect();
+    let links: Vec<_> = account_link::Entity::find()
+        .filter(account_link::Column::ClientId.eq(client_id))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.kind, l.revoked_at, l.revoked_reason, l.used_at))
+        .collect();
+    let audit: Vec<_> = audit_event::Entity::find()
+        .filter(audit_event::Column::ClientId.eq(client_id))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.actor_kind, a.actor_id, a.action, a.detail, a.ip))
+        .collect();
+    let client = (client.link_generation, client.updated_at, client.email);
+    format!("{client:?}\n{deliveries:?}\n{links:?}\n{audit:?}")
+}
+
+#[tokio::test]
+async fn on_postgresql_the_one_statement_writes_what_the_steps_write() {
+    let (_database, db) = postgres().await;
+    let now = Utc::now();
+    for has_password in [false, true] {
+        let one = client_with_a_pending_link(&db, has_password, now).await;
+        let steps = client_with_a_pending_link(&db, has_password, now).await;
+        let (client, delivery) = link_email::in_one_statement(&db, request(&one, now))
+            .await
+            .unwrap()
+            .expect("queued");
+        assert_eq!(client.link_generation, 1);
+        assert_eq!(delivery.client_id, one.id);
+        let txn = db.begin().await.unwrap();
+        link_email::in_steps(&txn, request(&steps, now))
+            .await
+            .unwrap()
+            .expect("queued");
+        txn.commit().await.unwrap();
+        let (one, steps) = (rows_of(&db, one.id).await, rows_of(&db, steps.id).await);
+        assert_eq!(one, steps, "with a password: {has_password}");
+        assert!(one.contains("Superseded"), "{one}");
+    }
+}
+
+#[tokio::test]
+async fn on_postgresql_the_one_statement_changes_nothing_for_another_practice_or_no_address() {
+    let (_database, db) = postgres().await;
+    let now = Utc::now();
+    let jane = client_with_a_pending_link(&db, false, now).await;
+    let before = rows_of(&db, jane.id).await;
+    let foreign = LinkEmail {
+        organization_id: Uuid::now_v7(),
+        ..request(&jane, now)
+    };
+    assert!(
+        link_email::in_one_statement(&db, foreign)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(rows_of(&db, jane.id).await, before);
+
+    let mut no_address = jane.clone().into_active_model();
+    no_address.email = Set(None);
+    no_address.email_normalized = Set(None);
+    no_address.update(&db).await.unwrap();
+    let before = rows_of(&db, jane.id).await;
+    let queued = link_email::in_one_statement(&db, request(&jane, now))
+        .await
+        .unwrap();
+    assert!(queued.is_none());
+    assert_eq!(rows_of(&db, jane.id).await, before);
+}
+
+#[tokio::test]
+async fn on_postgresql_the_statement_masks_an_address_as_the_audit_trail_does() {
+    let (_database, db) = postgres().await;
+    for address in [
+        "jane@example.com",
+        "é@example.com",
+        "@example.com",
+        "no-at-sign",
+        "a@b@c",
+        "Ωmega.long.local.part@mail.example.org",
+    ] {
+        let in_sql = link_email::masked_in_sql(&db, address).await.unwrap();
+        assert_eq!(in_sql, outbox::masked(address), "{address}");
+    }
+}

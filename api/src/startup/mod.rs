@@ -9,15 +9,17 @@ use jobs::Worker;
 use migration::{Migrator, MigratorTrait};
 use poem::Server;
 use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
-use secrecy::ExposeSecret;
+use sea_orm::DatabaseConnection;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 mod dkim_notice;
+mod pool;
 mod wiring;
 mod worker;
+
+pub use pool::{connect_database, connection_lost};
 
 pub use wiring::{Built, Options, build_state, email_worker};
 pub use worker::WorkerProcess;
@@ -37,33 +39,6 @@ pub enum StartupError {
         addr: SocketAddr,
         reason: String,
     },
-}
-
-/// A pooled connection idle this long is pinged before it is handed out (a server
-/// restart or a firewall may have dropped it); one in use a moment ago is not. The
-/// default pinged before every statement: a round trip per statement for nothing
-/// under load. The same trade as HikariCP's 500 ms bypass: a connection dropped
-/// within the window fails the request that gets it (`SERVICE_UNAVAILABLE`), and
-/// the pool replaces it.
-const PING_IF_IDLE_FOR: Duration = Duration::from_millis(500);
-
-/// Opens the pool (SQLite or PostgreSQL by URL) and checks it answers.
-pub async fn connect_database(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
-    let mut options = ConnectOptions::new(settings.database_url.expose_secret().to_owned());
-    options
-        .max_connections(settings.database_max_connections)
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
-        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
-        .sqlx_logging(false);
-    let db = Database::connect(options)
-        .await
-        .map_err(|e| StartupError::Database(without_secrets(&e.to_string())))?;
-    db.ping()
-        .await
-        .map_err(|e| StartupError::Database(without_secrets(&e.to_string())))?;
-    Ok(db)
 }
 
 /// Applies pending migrations.

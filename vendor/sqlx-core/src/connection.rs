@@ -165,6 +165,15 @@ pub trait Connection: Send {
     #[doc(hidden)]
     fn should_flush(&self) -> bool;
 
+    /// portal-access patch: whether the connection is between statements with
+    /// nothing left to send or to read and no transaction open, so that the pool can
+    /// take it back without a ping. Drivers that cannot tell answer `false` (always
+    /// pinged, as before).
+    #[doc(hidden)]
+    fn is_settled(&self) -> bool {
+        false
+    }
+
     /// Establish a new database connection.
     ///
     /// A value of [`Options`][Self::Options] is parsed from the provided connection string. This parsing

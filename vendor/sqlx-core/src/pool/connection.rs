@@ -304,16 +304,13 @@ impl<DB: Database> Floating<DB, Live<DB>> {
             }
         }
 
-        // portal-access patch: a connection with nothing left to send and no
-        // transaction open goes back without the ping below, a round trip per
-        // statement for nothing (every query waits until the connection is ready
-        // first, so a cancelled one's answers are still read before the next). A
-        // dropped transaction's queued ROLLBACK is something to send: it still pings.
-        let idle = !self.raw.should_flush()
-            && <DB::TransactionManager as crate::transaction::TransactionManager>::get_transaction_depth(
-                &self.raw,
-            ) == 0;
-        if idle {
+        // portal-access patch: a connection that is settled (nothing left to send or
+        // to read, no transaction open) goes back without the ping below, which is a
+        // round trip per statement for nothing. A dropped transaction's queued
+        // ROLLBACK, a cancelled query's unread answers and a connection that failed
+        // mid-statement are not settled: those are still pinged (and a broken one
+        // closed), as before.
+        if self.raw.is_settled() {
             self.release();
             return true;
         }

@@ -1,0 +1,71 @@
+//! The pool without sqlx's ping on every release (`vendor/README.md`): what that ping
+//! was for still happens. A transaction dropped without commit is rolled back at
+//! once, not whenever its connection is next used; a query dropped mid-flight
+//! leaves a connection that answers the next statement correctly.
+use migration::MigratorTrait;
+use portal_tests::Backend;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+    TransactionTrait,
+};
+use std::time::Duration;
+
+async fn pool(url: &str, connections: u32) -> DatabaseConnection {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(connections)
+        .test_before_acquire(false)
+        .sqlx_logging(false);
+    Database::connect(options).await.unwrap()
+}
+
+fn sql(text: &str) -> Statement {
+    Statement::from_string(DbBackend::Postgres, text.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_dropped_transaction_lets_go_of_its_locks_at_once() {
+    let database = portal_tests::database::TestDatabase::create(Backend::Postgres).await;
+    let db = pool(&database.url, 1).await;
+    migration::Migrator::up(&db, None).await.unwrap();
+    let jane = access::testing::client(&db).await;
+    let lock = format!("SELECT id FROM client WHERE id = '{}' FOR UPDATE", jane.id);
+
+    let txn = db.begin().await.unwrap();
+    txn.execute_raw(sql(&lock)).await.unwrap();
+    drop(txn);
+    // The pool's one connection now sits idle; nothing else uses it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let other = pool(&database.url, 1).await;
+    let txn = other.begin().await.unwrap();
+    txn.execute_raw(sql("SET LOCAL lock_timeout = '2s'"))
+        .await
+        .unwrap();
+    let locked = txn.execute_raw(sql(&lock)).await;
+    assert!(
+        locked.is_ok(),
+        "the dropped transaction still holds the row: {locked:?}"
+    );
+    txn.commit().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_query_dropped_mid_flight_leaves_a_connection_that_answers_right() {
+    let database = portal_tests::database::TestDatabase::create(Backend::Postgres).await;
+    let db = pool(&database.url, 1).await;
+    let slow = db.query_one_raw(sql("SELECT 1 AS n FROM pg_sleep(0.3)"));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), slow)
+            .await
+            .is_err()
+    );
+    for n in 2..5 {
+        let row = db
+            .query_one_raw(sql(&format!("SELECT {n} AS n")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<i32>("", "n").unwrap(), n);
+    }
+}

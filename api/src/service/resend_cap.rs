@@ -7,6 +7,7 @@ use crate::error::AppError;
 use chrono::{DateTime, Utc};
 use entity::email_delivery::{self, Cap};
 use futures::future::BoxFuture;
+use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -22,12 +23,13 @@ pub trait SendHistory: Send + Sync {
         since: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Vec<DateTime<Utc>>, AppError>>;
     /// Every client's counted sends since `since`, by client and then time: what a
-    /// whole store of windows is rebuilt from at once.
-    fn all_counted_since(&self, since: DateTime<Utc>) -> BoxFuture<'_, Result<Sends, AppError>>;
+    /// whole store of windows is rebuilt from at once. A stream: a day's sends of
+    /// every practice are not held in memory at once.
+    fn all_counted_since(&self, since: DateTime<Utc>) -> Sends<'_>;
 }
 
 /// Counted sends as (client, when).
-pub type Sends = Vec<(Uuid, DateTime<Utc>)>;
+pub type Sends<'a> = BoxStream<'a, Result<(Uuid, DateTime<Utc>), AppError>>;
 
 /// The outbox as the record of one cap's sends.
 pub struct OutboxHistory {
@@ -55,20 +57,21 @@ impl SendHistory for OutboxHistory {
         })
     }
 
-    fn all_counted_since(&self, since: DateTime<Utc>) -> BoxFuture<'_, Result<Sends, AppError>> {
-        Box::pin(async move {
-            Ok(email_delivery::Entity::find()
-                .select_only()
-                .column(email_delivery::Column::ClientId)
-                .column(email_delivery::Column::CreatedAt)
-                .filter(email_delivery::Column::CountedIn.eq(self.cap))
-                .filter(email_delivery::Column::CreatedAt.gt(since))
-                .order_by_asc(email_delivery::Column::ClientId)
-                .order_by_asc(email_delivery::Column::CreatedAt)
-                .into_tuple()
-                .all(&self.db)
-                .await?)
-        })
+    fn all_counted_since(&self, since: DateTime<Utc>) -> Sends<'_> {
+        let sends = email_delivery::Entity::find()
+            .select_only()
+            .column(email_delivery::Column::ClientId)
+            .column(email_delivery::Column::CreatedAt)
+            .filter(email_delivery::Column::CountedIn.eq(self.cap))
+            .filter(email_delivery::Column::CreatedAt.gt(since))
+            .order_by_asc(email_delivery::Column::ClientId)
+            .order_by_asc(email_delivery::Column::CreatedAt)
+            .into_tuple::<(Uuid, DateTime<Utc>)>();
+        stream::once(sends.stream(&self.db))
+            .map_ok(|rows| rows.map_err(AppError::from))
+            .map_err(AppError::from)
+            .try_flatten()
+            .boxed()
     }
 }
 
@@ -84,8 +87,8 @@ impl SendHistory for NoHistory {
         Box::pin(async { Ok(Vec::new()) })
     }
 
-    fn all_counted_since(&self, _: DateTime<Utc>) -> BoxFuture<'_, Result<Sends, AppError>> {
-        Box::pin(async { Ok(Vec::new()) })
+    fn all_counted_since(&self, _: DateTime<Utc>) -> Sends<'_> {
+        stream::empty().boxed()
     }
 }
 

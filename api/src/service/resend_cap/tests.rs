@@ -25,15 +25,15 @@ impl SendHistory for Recorded {
         Box::pin(async move { Ok(sends) })
     }
 
-    fn all_counted_since(&self, since: DateTime<Utc>) -> BoxFuture<'_, Result<Sends, AppError>> {
+    fn all_counted_since(&self, since: DateTime<Utc>) -> Sends<'_> {
         let client = Uuid::nil();
-        let sends = self
+        let sends: Vec<_> = self
             .0
             .iter()
             .filter(|at| **at > since)
-            .map(|at| (client, *at));
-        let sends = sends.collect();
-        Box::pin(async move { Ok(sends) })
+            .map(|at| Ok((client, *at)))
+            .collect();
+        stream::iter(sends).boxed()
     }
 }
 

@@ -12,9 +12,11 @@
 use super::{RedisLimiter, unavailable};
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
 use redis::{AsyncCommands, Script};
 use std::sync::LazyLock;
 use std::sync::atomic::Ordering;
+use uuid::Uuid;
 
 /// KEYS[1] = a client's set; ARGV = window (ms), then the recorded send times (ms).
 /// Fills the set only if it is missing.
@@ -52,30 +54,51 @@ pub(super) async fn run(limiter: &RedisLimiter, now: DateTime<Utc>) -> Result<()
         return Ok(());
     }
     let since = now - limiter.window.chrono_length();
-    let sends = limiter.history.all_counted_since(since).await?;
-    let mut clients = sends.chunk_by(|a, b| a.0 == b.0).peekable();
-    while clients.peek().is_some() {
-        let mut pipe = redis::pipe();
-        pipe.load_script(&FILL).ignore();
-        for client in clients.by_ref().take(CHUNK) {
-            let mut fill = FILL.key(limiter.key(client[0].0));
-            fill.arg(limiter.window_ms());
-            fill.arg(
-                client
-                    .iter()
-                    .map(|(_, at)| at.timestamp_millis())
-                    .collect::<Vec<_>>(),
-            );
-            pipe.invoke_script(&fill).ignore();
+    // Client by client as the sends arrive (ordered by client), CHUNK clients per
+    // round trip: memory holds one chunk, not the day's sends of every practice.
+    let mut sends = limiter.history.all_counted_since(since);
+    let mut chunk: Vec<(Uuid, Vec<i64>)> = Vec::with_capacity(CHUNK);
+    let mut count = 0;
+    while let Some((client, at)) = sends.try_next().await? {
+        count += 1;
+        match chunk.last_mut() {
+            Some((last, times)) if *last == client => times.push(at.timestamp_millis()),
+            _ => {
+                if chunk.len() == CHUNK {
+                    fill(limiter, &mut conn, chunk.drain(..)).await?;
+                }
+                chunk.push((client, vec![at.timestamp_millis()]));
+            }
         }
-        let () = pipe.query_async(&mut conn).await.map_err(unavailable)?;
     }
+    fill(limiter, &mut conn, chunk.drain(..)).await?;
     let () = conn.set(marker, 1).await.map_err(unavailable)?;
     tracing::info!(
         cap = limiter.name,
-        sends = sends.len(),
+        sends = count,
         "resend windows rebuilt from the record"
     );
+    Ok(())
+}
+
+/// Fills the sets of `clients` (each with its send times, in ms) that are missing,
+/// in one round trip.
+async fn fill(
+    limiter: &RedisLimiter,
+    conn: &mut redis::aio::ConnectionManager,
+    clients: impl ExactSizeIterator<Item = (Uuid, Vec<i64>)>,
+) -> Result<(), AppError> {
+    if clients.len() == 0 {
+        return Ok(());
+    }
+    let mut pipe = redis::pipe();
+    pipe.load_script(&FILL).ignore();
+    for (client, times) in clients {
+        let mut fill = FILL.key(limiter.key(client));
+        fill.arg(limiter.window_ms()).arg(times);
+        pipe.invoke_script(&fill).ignore();
+    }
+    let () = pipe.query_async(conn).await.map_err(unavailable)?;
     Ok(())
 }
 

@@ -91,7 +91,7 @@ impl From<DbErr> for AppError {
     fn from(e: DbErr) -> Self {
         if connection_lost(&e) {
             tracing::warn!(error = %e, "database unavailable");
-            crate::startup::connection_lost();
+            crate::startup::mark_connection_lost();
             return Self::ServiceUnavailable("The database");
         }
         Self::Unexpected(anyhow::Error::new(e).context("database error"))

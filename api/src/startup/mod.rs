@@ -19,7 +19,7 @@ mod pool;
 mod wiring;
 mod worker;
 
-pub use pool::{connect_database, connection_lost};
+pub use pool::{connect_database, mark_connection_lost};
 
 pub use wiring::{Built, Options, build_state, email_worker};
 pub use worker::WorkerProcess;

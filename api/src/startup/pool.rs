@@ -32,7 +32,7 @@ fn since_start() -> u64 {
 
 /// Records that a statement lost its connection: the pool checks every connection
 /// it hands out for the next [`PING_ALL_AFTER_A_LOSS`].
-pub fn connection_lost() {
+pub fn mark_connection_lost() {
     LOST_AT.store(since_start(), Ordering::Relaxed);
 }
 

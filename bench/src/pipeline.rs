@@ -126,15 +126,20 @@ pub async fn drain(stack: &Stack, n: usize, workers: usize) -> Result<(f64, f64)
     Ok((n as f64 / seconds, rss))
 }
 
-/// The floor: lettre sends `n` rendered welcome emails straight to the sink, with
-/// the same concurrency as one worker (8).
-pub async fn raw(stack: &Stack, n: usize) -> Result<f64> {
-    let transport =
-        Arc::new(AsyncSmtpTransport::<Tokio1Executor>::from_url(&stack.sink.url())?.build());
+/// The floor: lettre sends `n` rendered welcome emails straight to the sink over
+/// `connections` connections at once (a worker holds
+/// [`jobs::mailer::SMTP_CONNECTIONS`]; two workers twice as many).
+pub async fn raw(stack: &Stack, n: usize, connections: usize) -> Result<f64> {
+    let pool = lettre::transport::smtp::PoolConfig::new().max_size(connections as u32);
+    let transport = Arc::new(
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(&stack.sink.url())?
+            .pool_config(pool)
+            .build(),
+    );
     let from: Mailbox = "Client Portal <no-reply@portal.localhost>".parse()?;
     let started = Instant::now();
-    let per_task = n.div_ceil(8);
-    let tasks: Vec<_> = (0..8)
+    let per_task = n.div_ceil(connections);
+    let tasks: Vec<_> = (0..connections)
         .map(|t| {
             let (transport, from) = (transport.clone(), from.clone());
             tokio::spawn(async move {

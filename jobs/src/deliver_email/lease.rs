@@ -10,8 +10,8 @@
 use super::Deliverer;
 use super::claim::held_by_us;
 use entity::email_delivery::{self, DeliveryStatus};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{DbErr, EntityTrait, QueryFilter};
 use std::collections::HashSet;
 use std::time::Duration;
 use uuid::Uuid;
@@ -76,7 +76,7 @@ impl Deliverer {
                 email_delivery::Column::ClaimedUntil,
                 Expr::value(self.clock.now() + length),
             )
-            .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
+            .filter(Expr::col(email_delivery::Column::Status).eq(DeliveryStatus::Sending.in_sql()))
             .filter(held_by_us(rows))
             .exec_with_returning(&self.db)
             .await?;

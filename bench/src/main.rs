@@ -2,6 +2,7 @@
 //! the local PostgreSQL and Redis, measures the resend path and the email pipeline
 //! against their floors, prints a table and writes `bench/results/<timestamp>.json`.
 //! Figures are printed, never asserted.
+mod cpu;
 mod external;
 mod isolation;
 mod load;
@@ -289,10 +290,10 @@ async fn email_pipeline(stack: &stack::Stack, args: &Args) -> Result<(serde_json
         args.emails
     );
     let per_worker = jobs::mailer::SMTP_CONNECTIONS as usize;
-    let raw = pipeline::raw(stack, args.emails, per_worker).await?;
-    let raw_two = pipeline::raw(stack, args.emails, 2 * per_worker).await?;
-    let (one, one_rss) = pipeline::drain(stack, args.emails, 1).await?;
-    let (two, two_rss) = pipeline::drain(stack, args.emails, 2).await?;
+    let (raw, raw_cpu) = pipeline::raw(stack, args.emails, per_worker).await?;
+    let (raw_two, raw_two_cpu) = pipeline::raw(stack, args.emails, 2 * per_worker).await?;
+    let (one, one_rss, one_cpu) = pipeline::drain(stack, args.emails, 1).await?;
+    let (two, two_rss, two_cpu) = pipeline::drain(stack, args.emails, 2).await?;
     println!(
         "   lettre straight to the sink: {raw:.0} emails/s over {per_worker} connections, {raw_two:.0} over {}",
         2 * per_worker
@@ -311,8 +312,13 @@ async fn email_pipeline(stack: &stack::Stack, args: &Args) -> Result<(serde_json
         two / one,
         raw_two / raw
     );
+    println!("   CPU per email, µs (bench = the floor's lettre, portal = the workers):");
+    println!("     floor:       {}", cpu::line(&raw_cpu));
+    println!("     one worker:  {}", cpu::line(&one_cpu));
+    println!("     two workers: {}", cpu::line(&two_cpu));
     Ok((
-        json!({ "emails": args.emails, "raw_per_second": raw, "raw_per_second_two_workers_connections": raw_two, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "two_workers_ratio": two / raw, "two_workers_ratio_same_connections": two / raw_two, "scaling_workers": two / one, "scaling_floor": raw_two / raw }),
+        json!({ "emails": args.emails, "raw_per_second": raw, "raw_per_second_two_workers_connections": raw_two, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "two_workers_ratio": two / raw, "two_workers_ratio_same_connections": two / raw_two, "scaling_workers": two / one, "scaling_floor": raw_two / raw,
+            "cpu_us_per_email": { "floor": raw_cpu, "floor_two_workers_connections": raw_two_cpu, "one_worker": one_cpu, "two_workers": two_cpu } }),
         one_rss.max(two_rss),
     ))
 }

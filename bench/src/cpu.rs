@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 /// whatever the kernel's own tick).
 const USER_HZ: f64 = 100.0;
 
-/// CPU seconds used so far, by component: `postgres` (every backend and helper),
-/// `redis`, `smtp-sink`, `portal` (the processes of `pids`) and `bench` (this
-/// process: the floor's lettre).
-pub struct Sample(BTreeMap<&'static str, f64>);
+/// CPU seconds used so far by each process of interest, with its component:
+/// `postgres` (every backend and helper), `redis`, `smtp-sink`, `portal` (the
+/// processes of `pids`) and `bench` (this process: the floor's lettre).
+pub struct Sample(BTreeMap<u32, (&'static str, f64)>);
 
 impl Sample {
     pub fn now(pids: &[u32]) -> Self {
@@ -28,29 +28,38 @@ impl Sample {
             let Some((comm, seconds)) = cpu_seconds(pid) else {
                 continue;
             };
-            let component = match comm.as_str() {
-                _ if pids.contains(&pid) => "portal",
-                _ if pid == me => "bench",
-                c if c.starts_with("postgres") => "postgres",
-                "redis-server" => "redis",
-                "smtp-sink" => "smtp-sink",
-                _ => continue,
+            let component = if pids.contains(&pid) {
+                "portal"
+            } else if pid == me {
+                "bench"
+            } else if comm.starts_with("postgres") {
+                "postgres"
+            } else if comm == "redis-server" {
+                "redis"
+            } else if comm == "smtp-sink" {
+                "smtp-sink"
+            } else {
+                continue;
             };
-            *used.entry(component).or_insert(0.0) += seconds;
+            used.insert(pid, (component, seconds));
         }
         Self(used)
     }
 
-    /// Microseconds of CPU per item of `items` since `earlier`, by component
-    /// (processes that ended in between are not counted).
+    /// Microseconds of CPU per item of `items` since `earlier`, by component. Counted
+    /// process by process: one that ended in between (a backend of the previous
+    /// phase's worker) takes only its last moments with it, not its whole history.
     pub fn per_item_since(&self, earlier: &Sample, items: usize) -> Value {
-        let per_item: BTreeMap<&str, f64> = self
-            .0
-            .iter()
+        let mut spent: BTreeMap<&str, f64> = BTreeMap::new();
+        for (pid, (component, seconds)) in &self.0 {
+            let before = earlier.0.get(pid).map_or(0.0, |(_, s)| *s);
+            *spent.entry(component).or_insert(0.0) += seconds - before;
+        }
+        let per_item: BTreeMap<&str, f64> = spent
+            .into_iter()
             .map(|(component, seconds)| {
-                let before = earlier.0.get(component).copied().unwrap_or(0.0);
-                let micros = (seconds - before) * 1e6 / items.max(1) as f64;
-                (*component, (micros * 10.0).round() / 10.0)
+                let micros = seconds * 1e6 / items.max(1) as f64;
+                (component, (micros * 10.0).round() / 10.0)
             })
             .filter(|(_, micros)| *micros >= 0.5)
             .collect();

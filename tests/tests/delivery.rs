@@ -247,6 +247,68 @@ async fn a_backlog_larger_than_apalis_can_unpack_is_promoted_in_chunks() {
         .unwrap();
 }
 
+/// apalis-redis 1.0 can stop polling with no error. A consumer whose heartbeat in
+/// Redis has gone stale is ended (the restart loop then starts a fresh one); one that
+/// keeps beating is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_stops_beating_its_heart_is_ended_and_one_that_beats_is_not() {
+    let prefix = format!("test:{}", uuid::Uuid::new_v4().simple());
+    let client = redis::Client::open(portal_tests::redis_url()).unwrap();
+    let (queue, _) = jobs::queue::redis(client.get_connection_manager().await.unwrap(), &prefix);
+    let jobs::queue::JobQueue::Redis { deliver, .. } = &queue else {
+        unreachable!()
+    };
+    let workers = deliver.get_config().workers_set();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let (beat_conn, beat_workers) = (conn.clone(), workers.clone());
+    let beat = move |worker: &'static str, at: u64| {
+        let (mut conn, workers) = (beat_conn.clone(), beat_workers.clone());
+        async move {
+            redis::cmd("ZADD")
+                .arg(&workers)
+                .arg(at)
+                .arg(worker)
+                .query_async::<()>(&mut conn)
+                .await
+                .unwrap();
+        }
+    };
+    // Registered, last seen a minute ago, and never ending by itself.
+    beat("stalled", now() - 60).await;
+    let stalled = jobs::queue::watched(deliver, "stalled", std::future::pending());
+    let ended = tokio::time::timeout(Duration::from_secs(30), stalled).await;
+    assert!(matches!(ended, Ok(Err(_))), "a stalled consumer is ended");
+    // One that beats every half second runs on past the watch's first looks.
+    let beating = tokio::spawn(async move {
+        loop {
+            beat("beating", now()).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let alive = jobs::queue::watched(deliver, "beating", std::future::pending());
+    let kept = tokio::time::timeout(Duration::from_secs(8), alive).await;
+    beating.abort();
+    assert!(kept.is_err(), "a consumer that beats is not ended");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        redis::cmd("DEL")
+            .arg(&keys)
+            .query_async::<()>(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
 /// Each Redis call (a script call is one) the vacuum made on `set`, from the slow log.
 fn script_calls_on(entries: &[redis::Value], set: &str) -> usize {
     use redis::Value as V;

@@ -1,7 +1,8 @@
 //! Running job handlers on apalis workers until told to stop.
-use super::{CheckIntakeForms, DeliverEmail, WorkerBackend, promote_due};
+use super::{CheckIntakeForms, DeliverEmail, WorkerBackend, promote_due, since_heartbeat};
 use crate::periodic::FailureLog;
 use apalis::prelude::*;
+use apalis_redis::RedisStorage;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -109,27 +110,74 @@ pub async fn consume<H: Handlers>(
                 let (storage, h, log) = ((*d).clone(), handlers.clone(), promote_log.clone());
                 async move {
                     log.observe(promote_due(&storage).await);
-                    let backend = storage.poll_with_interval(POLL);
-                    run_consumer!(name, backend, h, deliver::<H>, concurrency, stop)
+                    let backend = storage.clone().poll_with_interval(POLL);
+                    let worker = name.clone();
+                    let run = async move {
+                        run_consumer!(worker, backend, h, deliver::<H>, concurrency, stop)
+                    };
+                    watched(&storage, &name, run).await
                 }
             });
             let checks = restart_on_error(stop.clone(), |name, stop| {
                 let (storage, h, log) = ((*intake).clone(), handlers.clone(), promote_log.clone());
                 async move {
                     log.observe(promote_due(&storage).await);
-                    let backend = storage.poll_with_interval(POLL);
-                    run_consumer!(
-                        format!("{name}-intake"),
-                        backend,
-                        h,
-                        check_intake::<H>,
-                        INTAKE_CONCURRENCY,
-                        stop
-                    )
+                    let backend = storage.clone().poll_with_interval(POLL);
+                    let name = format!("{name}-intake");
+                    let worker = name.clone();
+                    let run = async move {
+                        run_consumer!(
+                            worker,
+                            backend,
+                            h,
+                            check_intake::<H>,
+                            INTAKE_CONCURRENCY,
+                            stop
+                        )
+                    };
+                    watched(&storage, &name, run).await
                 }
             });
             tokio::join!(emails, checks);
         }
+    }
+}
+
+/// How long a consumer may go without a heartbeat (it beats every second) before it
+/// counts as stalled: apalis-redis declares a worker dead after three missed beats.
+const STALLED: Duration = Duration::from_secs(5);
+
+/// Runs the consumer `name` until it ends, or until it stops beating its heart in
+/// Redis; then ends with an error, so that [`restart_on_error`] starts a fresh one.
+///
+/// apalis-redis 1.0 can stop polling with no error: seen in the browser test, a
+/// consumer acknowledged a job, beat once more and then neither beat nor fetched for
+/// 25 s (its intake sibling with it), until shutdown woke it. Its jobs wait in Redis
+/// meanwhile, and the sweeper's pushes land in the same stalled queue. Its own
+/// heartbeat is the one sign of life apalis keeps, so that is what is watched.
+pub async fn watched<T>(
+    storage: &RedisStorage<T>,
+    name: &str,
+    run: impl Future<Output = Result<(), WorkerError>>,
+) -> Result<(), WorkerError> {
+    let stalled = async {
+        // Registration comes first; a consumer is not judged before it could beat.
+        tokio::time::sleep(STALLED).await;
+        loop {
+            match since_heartbeat(storage, name).await {
+                Ok(Some(age)) if age <= STALLED => {}
+                Ok(_) => return,
+                // Redis trouble: the consumer meets it too and fails on its own.
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    };
+    tokio::select! {
+        ended = run => ended,
+        () = stalled => Err(WorkerError::IoError(std::io::Error::other(
+            "no heartbeat in Redis for 5 s: the consumer stalled",
+        ))),
     }
 }
 

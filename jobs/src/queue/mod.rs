@@ -6,15 +6,16 @@
 //!
 //! - `redis`: storage settings, chunked promotion of due jobs, vacuum in batches;
 //! - `memory`: the in-process queue of embedded mode;
-//! - `consumer`: running handlers, restarting after connection failures, and
-//!   keeping a handler alive when apalis drops it.
+//! - `consumer`: running handlers, restarting after connection failures and after
+//!   a consumer silently stops beating its heart, and keeping a handler alive when
+//!   apalis drops it.
 
 mod consumer;
 mod memory;
 mod redis;
 
-pub use consumer::{Handlers, consume};
-pub use redis::{KEEP_FINISHED, promote_due, vacuum};
+pub use consumer::{Handlers, consume, watched};
+pub use redis::{KEEP_FINISHED, promote_due, since_heartbeat, vacuum};
 
 use apalis::prelude::*;
 use apalis_redis::RedisStorage;

@@ -1,7 +1,7 @@
 //! apalis-redis settings and the two chores apalis 1.0 does not do well itself.
 use super::QueueError;
 use apalis_redis::{Config, RedisStorage};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Due jobs moved per Lua call, and set members examined per vacuum call.
 const CHUNK: usize = 1000;
@@ -113,4 +113,26 @@ pub async fn vacuum(
         }
     }
     Ok(removed)
+}
+
+/// How long ago `worker` last beat its heart in `storage`'s registry of workers (the
+/// set apalis-redis 1.0 keeps, scored in whole seconds); `None` if it is not
+/// registered (not yet, or declared dead by another worker).
+pub async fn since_heartbeat<T>(
+    storage: &RedisStorage<T>,
+    worker: &str,
+) -> Result<Option<Duration>, QueueError> {
+    let mut storage = storage.clone();
+    let workers = storage.get_config().workers_set();
+    let seen: Option<f64> = ::redis::cmd("ZSCORE")
+        .arg(workers)
+        .arg(worker)
+        .query_async(storage.get_connection())
+        .await
+        .map_err(QueueError::from_display)?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    Ok(seen.map(|at| Duration::from_secs_f64((now - at).max(0.0))))
 }

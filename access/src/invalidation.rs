@@ -129,8 +129,8 @@ async fn end_earlier_links(
 }
 
 /// The worker's half: which of `deliveries` may mint their links now (their ids).
-/// The clients of those that may are locked until the caller's transaction ends,
-/// so no change can slip in between this check and the new links. One statement
+/// Their clients are locked until the caller's transaction ends, so no change can
+/// slip in between this check and the new links. One statement
 /// for the whole batch. On PostgreSQL the locks are shared (batches never wait for
 /// each other; a change waits for them); a no-op update wrote a new version of every
 /// client row and its index entries instead, which cost the worker 15% of its
@@ -142,19 +142,14 @@ pub async fn mint_allowed(
     if deliveries.is_empty() {
         return Ok(HashSet::new());
     }
-    let current = crate::batch::padded(deliveries)
-        .iter()
-        .fold(Condition::any(), |any, d| {
-            any.add(
-                Condition::all()
-                    .add(client::Column::Id.eq(d.client_id))
-                    .add(client::Column::LinkGeneration.eq(d.link_generation)),
-            )
-        });
+    // By id alone, the generations compared below: a list of `(id, generation)`
+    // pairs was an `OR` of conditions that cost more than the locks themselves.
+    let clients: Vec<Uuid> = deliveries.iter().map(|d| d.client_id).collect();
+    let current = client::Column::Id.is_in(crate::batch::padded(&clients));
     let locked: HashSet<(Uuid, i64)> = match conn.get_database_backend() {
-        // A share lock where the generation still matches: a change's `UPDATE` waits
-        // for it, and one that committed first is seen (the row is re-checked after
-        // the wait). No new row version, so no index entries and less to vacuum.
+        // A share lock: a change's `UPDATE` waits for it, and one that committed
+        // first is seen (the lock returns the row's newest version). No new row
+        // version, so no index entries and less to vacuum.
         DbBackend::Postgres => client::Entity::find()
             .select_only()
             .columns([client::Column::Id, client::Column::LinkGeneration])

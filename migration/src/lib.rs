@@ -27,6 +27,7 @@ mod m20261130_000013_add_account_link_delivery;
 mod m20261130_000014_add_email_delivery_counted_in;
 mod m20261130_000015_create_password_reset_request;
 mod m20261130_000016_index_queued_link_emails;
+mod m20261201_000017_drop_email_delivery_link_fk;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Atomic::boxed(m20261130_000014_add_email_delivery_counted_in::Migration),
             Atomic::boxed(m20261130_000015_create_password_reset_request::Migration),
             Atomic::boxed(m20261130_000016_index_queued_link_emails::Migration),
+            Atomic::boxed(m20261201_000017_drop_email_delivery_link_fk::Migration),
         ]
     }
 }

@@ -60,10 +60,9 @@ impl Deliverer {
             .from(client::Column::OrganizationId)
             .to(organization::Column::Id)
             .into();
-        let ids: std::collections::BTreeSet<Uuid> =
-            deliveries.iter().map(|d| d.client_id).collect();
+        let ids: Vec<Uuid> = deliveries.iter().map(|d| d.client_id).collect();
         let found = client::Entity::find()
-            .filter(client::Column::Id.is_in(ids))
+            .filter(client::Column::Id.is_in(padded(&ids)))
             .select_also(organization::Entity)
             .join(JoinType::LeftJoin, practice)
             .all(&self.db)

@@ -1,12 +1,15 @@
 //! Minting links at send time, so their tokens exist only in the worker's memory.
 use super::Deliverer;
-use super::claim::held_by_us;
+use access::batch::padded;
 use access::invalidation;
 use access::token::LinkToken;
 use entity::account_link::{self, LinkKind};
 use entity::email_delivery::{self, DeliveryStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, LockType};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
+};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -81,24 +84,8 @@ impl Deliverer {
             }
         });
         account_link::Entity::insert_many(rows).exec(&txn).await?;
-        // The look before the hand-off (see `still_holding`): links only for the
-        // rows this worker still holds, which stay locked until the commit, so no
-        // other worker's claim slips in between. A lock, not a write: the row is
-        // written once more, when its outcome is recorded (with its link).
-        let held: HashSet<Uuid> = email_delivery::Entity::find()
-            .select_only()
-            .column(email_delivery::Column::Id)
-            // The status as a constant: bound, PostgreSQL planned the statement
-            // afresh for every batch (265 µs, half its time) instead of reusing
-            // its generic plan.
-            .filter(Expr::col(email_delivery::Column::Status).eq(DeliveryStatus::Sending.in_sql()))
-            .filter(held_by_us(&mintable))
-            .lock(LockType::NoKeyUpdate)
-            .into_tuple::<Uuid>()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .collect();
+        // Links only for the rows this worker still holds.
+        let held = self.lock_held(&txn, &mintable).await?;
         let lost: Vec<Uuid> = links
             .iter()
             .filter(|(delivery, ..)| !held.contains(delivery))
@@ -121,6 +108,39 @@ impl Deliverer {
             minted.insert(delivery, outcome);
         }
         Ok(minted)
+    }
+
+    /// The look before the hand-off (see `still_holding`): which of `rows` this
+    /// worker still holds, locked until the transaction ends, so no other worker's
+    /// claim slips in between. A lock, not a write: the row is written once more,
+    /// when its outcome is recorded. The rows are found by id alone and their
+    /// attempts compared here: a list of `(id, attempts)` pairs was an `OR` of
+    /// conditions that cost the worker and PostgreSQL more than the lock itself.
+    async fn lock_held(
+        &self,
+        txn: &impl ConnectionTrait,
+        rows: &[&email_delivery::Model],
+    ) -> Result<HashSet<Uuid>, DbErr> {
+        let ids: Vec<Uuid> = rows.iter().map(|d| d.id).collect();
+        let locked: HashSet<(Uuid, i32)> = email_delivery::Entity::find()
+            .select_only()
+            .columns([email_delivery::Column::Id, email_delivery::Column::Attempts])
+            // The status as a constant: bound, PostgreSQL planned the statement
+            // afresh for every batch (265 µs, half its time) instead of reusing
+            // its generic plan.
+            .filter(Expr::col(email_delivery::Column::Status).eq(DeliveryStatus::Sending.in_sql()))
+            .filter(email_delivery::Column::Id.is_in(padded(&ids)))
+            .lock(LockType::NoKeyUpdate)
+            .into_tuple::<(Uuid, i32)>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(rows
+            .iter()
+            .filter(|d| locked.contains(&(d.id, d.attempts)))
+            .map(|d| d.id)
+            .collect())
     }
 
     pub(super) fn link_url(&self, token: &LinkToken) -> String {

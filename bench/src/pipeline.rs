@@ -143,7 +143,8 @@ pub async fn drain(stack: &Stack, n: usize, workers: usize) -> Result<(f64, f64,
 /// [`jobs::mailer::SMTP_CONNECTIONS`]; two workers twice as many), on a thread and a
 /// single-threaded runtime of its own: lettre is fastest so (77 µs of CPU per email
 /// against ~140 on a multi-threaded runtime, 12,400 emails/s against ~10,000), and a
-/// floor is the best the hardware allows.
+/// floor is the best the hardware allows. It runs with `portal`'s allocator (mimalloc,
+/// set in `portal_api`, which this binary links) for the same reason.
 pub async fn raw(stack: &Stack, n: usize, connections: usize) -> Result<(f64, Value)> {
     let url = stack.sink.url();
     let cpu_before = cpu::Sample::now(&[]);

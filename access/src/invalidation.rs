@@ -130,11 +130,10 @@ async fn end_earlier_links(
 
 /// The worker's half: which of `deliveries` may mint their links now (their ids).
 /// Their clients are locked until the caller's transaction ends, so no change can
-/// slip in between this check and the new links. One statement
-/// for the whole batch. On PostgreSQL the locks are shared (batches never wait for
-/// each other; a change waits for them); a no-op update wrote a new version of every
-/// client row and its index entries instead, which cost the worker 15% of its
-/// emails per second.
+/// slip in between this check and the new links. One statement for the whole batch.
+/// On PostgreSQL the locks are shared (batches never wait for each other; a change
+/// waits for them); a no-op update wrote a new version of every client row and its
+/// index entries instead, which cost the worker 15% of its emails per second.
 pub async fn mint_allowed(
     conn: &impl ConnectionTrait,
     deliveries: &[&delivery::Model],

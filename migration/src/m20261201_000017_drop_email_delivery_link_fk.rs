@@ -13,29 +13,31 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "ALTER TABLE email_delivery DROP CONSTRAINT IF EXISTS fk_email_delivery_account_link",
-            )
-            .await
-            .map(drop)
+        on_postgres(
+            manager,
+            "ALTER TABLE email_delivery DROP CONSTRAINT IF EXISTS fk_email_delivery_account_link",
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "ALTER TABLE email_delivery ADD CONSTRAINT fk_email_delivery_account_link \
-                 FOREIGN KEY (account_link_id) REFERENCES account_link (id) ON DELETE SET NULL",
-            )
-            .await
-            .map(drop)
+        on_postgres(
+            manager,
+            "ALTER TABLE email_delivery ADD CONSTRAINT fk_email_delivery_account_link \
+             FOREIGN KEY (account_link_id) REFERENCES account_link (id) ON DELETE SET NULL",
+        )
+        .await
     }
+}
+
+/// Runs `sql` on PostgreSQL; nothing elsewhere.
+async fn on_postgres(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    if manager.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
+        return Ok(());
+    }
+    manager
+        .get_connection()
+        .execute_unprepared(sql)
+        .await
+        .map(drop)
 }

@@ -5,6 +5,7 @@
 //! otherwise keep async-graphql's own depth and complexity checks busy for minutes,
 //! since they walk every expanded spread.
 use super::depth;
+use super::parsed::ParsedDocuments;
 use crate::configuration::GraphqlLimits;
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
@@ -14,13 +15,14 @@ use async_graphql::{Request, ServerError, ServerResult};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-/// Extension factory holding the limits.
-#[derive(Clone, Copy)]
+/// Extension factory holding the limits, and the documents that passed them.
+#[derive(Clone)]
 pub struct DocumentLimits {
     max_aliases: usize,
     max_fields: usize,
     max_depth: usize,
     introspection: bool,
+    passed: ParsedDocuments,
 }
 
 impl DocumentLimits {
@@ -32,13 +34,14 @@ impl DocumentLimits {
             max_fields: limits.max_complexity,
             max_depth: limits.max_depth,
             introspection,
+            passed: ParsedDocuments::new(),
         }
     }
 }
 
 impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension(*self))
+        Arc::new(DocumentLimitsExtension(self.clone()))
     }
 }
 
@@ -85,15 +88,21 @@ impl Extension for DocumentLimitsExtension {
     /// Runs before async-graphql parses the query: it parses here, once (the request
     /// keeps the document), and checks before async-graphql's own depth and directive
     /// walks, which a fragment bomb would keep busy. A syntax error answers one line.
+    /// A document that passed before is taken as parsed and checked then.
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        match request.parsed_query() {
-            Ok(doc) => self.check(doc)?,
-            Err(_) => return Err(super::syntax::error(&request.query)),
+        if let Some(doc) = self.0.passed.get(&request.query) {
+            request.set_parsed_query(doc);
+        } else {
+            let passed = match request.parsed_query() {
+                Ok(doc) => self.check(doc).map(|()| doc.clone())?,
+                Err(_) => return Err(super::syntax::error(&request.query)),
+            };
+            self.0.passed.keep(&request.query, passed);
         }
         next.run(ctx, request).await
     }

@@ -7,6 +7,7 @@ mod limits;
 mod mutation;
 mod nul;
 mod operation;
+mod parsed;
 mod query;
 mod syntax;
 mod types;

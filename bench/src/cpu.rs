@@ -1,7 +1,12 @@
 //! CPU time by process from `/proc`: what one phase cost each component. Per email
 //! it is far steadier than a rate, which moves with everything else on the machine.
+//! Beside the processes, the machine as a whole (`/proc/stat`): everything it spent,
+//! how much of that in interrupts (loopback TCP's receiving side runs there), and how
+//! many of its cores a phase kept busy, which says whether the phase was short of
+//! CPU or waiting.
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 /// Clock ticks per second in `/proc/<pid>/stat` (`USER_HZ`: 100 in Linux's ABI,
 /// whatever the kernel's own tick).
@@ -10,7 +15,39 @@ const USER_HZ: f64 = 100.0;
 /// CPU seconds used so far by each process of interest, with its component:
 /// `postgres` (every backend and helper), `redis`, `smtp-sink`, `portal` (the
 /// processes of `pids`) and `bench` (this process: the floor's lettre).
-pub struct Sample(BTreeMap<u32, (&'static str, f64)>);
+pub struct Sample {
+    processes: BTreeMap<u32, (&'static str, f64)>,
+    machine: Machine,
+}
+
+/// The machine's CPU seconds so far: busy in all (every process, the kernel and
+/// interrupts) and in interrupts alone (irq + softirq), and when they were read.
+struct Machine {
+    busy: f64,
+    interrupts: f64,
+    at: Instant,
+}
+
+impl Machine {
+    fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        // cpu  user nice system idle iowait irq softirq steal …
+        let ticks: Vec<f64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        let at = |i: usize| ticks.get(i).copied().unwrap_or(0.0) / USER_HZ;
+        Self {
+            busy: at(0) + at(1) + at(2) + at(5) + at(6) + at(7),
+            interrupts: at(5) + at(6),
+            at: Instant::now(),
+        }
+    }
+}
 
 impl Sample {
     pub fn now(pids: &[u32]) -> Self {
@@ -43,19 +80,31 @@ impl Sample {
             };
             used.insert(pid, (component, seconds));
         }
-        Self(used)
+        Self {
+            processes: used,
+            machine: Machine::now(),
+        }
     }
 
     /// Microseconds of CPU per item of `items` since `earlier`, by component. Counted
     /// process by process: one that ended in between (a backend of the previous
     /// phase's worker) takes only its last moments with it, not its whole history.
+    /// `machine` is everything the machine spent (other processes and the kernel
+    /// too), `interrupts` the part of it in interrupt handlers (also charged, here,
+    /// to whichever process they interrupted), and `cores_busy` the machine's busy
+    /// CPU seconds per second of the phase.
     pub fn per_item_since(&self, earlier: &Sample, items: usize) -> Value {
         let mut spent: BTreeMap<&str, f64> = BTreeMap::new();
-        for (pid, (component, seconds)) in &self.0 {
-            let before = earlier.0.get(pid).map_or(0.0, |(_, s)| *s);
+        for (pid, (component, seconds)) in &self.processes {
+            let before = earlier.processes.get(pid).map_or(0.0, |(_, s)| *s);
             *spent.entry(component).or_insert(0.0) += seconds - before;
         }
-        let per_item: BTreeMap<&str, f64> = spent
+        let (now, then) = (&self.machine, &earlier.machine);
+        spent.insert("machine", now.busy - then.busy);
+        spent.insert("interrupts", now.interrupts - then.interrupts);
+        let wall = now.at.duration_since(then.at).as_secs_f64();
+        let cores_busy = (now.busy - then.busy) / wall.max(1e-9);
+        let mut per_item: BTreeMap<&str, f64> = spent
             .into_iter()
             .map(|(component, seconds)| {
                 let micros = seconds * 1e6 / items.max(1) as f64;
@@ -63,6 +112,7 @@ impl Sample {
             })
             .filter(|(_, micros)| *micros >= 0.5)
             .collect();
+        per_item.insert("cores_busy", (cores_busy * 100.0).round() / 100.0);
         json!(per_item)
     }
 }
@@ -78,15 +128,24 @@ fn cpu_seconds(pid: u32) -> Option<(String, f64)> {
     Some((comm, (user + system) / USER_HZ))
 }
 
-/// One line for the table: `portal 173 µs, postgres 140 µs, …`.
+/// One line for the table: `portal 173, postgres 140, …; machine 390 (interrupts
+/// 40), 1.83 cores busy`.
 pub fn line(per_item: &Value) -> String {
-    per_item
+    let at = |k: &str| per_item[k].as_f64().unwrap_or(f64::NAN);
+    let processes = per_item
         .as_object()
         .map(|o| {
             o.iter()
+                .filter(|(k, _)| !["machine", "interrupts", "cores_busy"].contains(&k.as_str()))
                 .map(|(k, v)| format!("{k} {:.0}", v.as_f64().unwrap_or(f64::NAN)))
                 .collect::<Vec<_>>()
                 .join(", ")
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    format!(
+        "{processes}; machine {:.0} (interrupts {:.0}), {:.2} cores busy",
+        at("machine"),
+        at("interrupts"),
+        at("cores_busy")
+    )
 }

@@ -77,6 +77,11 @@ macro_rules! run_consumer {
 /// Runs both consumers until `stop` turns true, the email one with `concurrency`
 /// jobs at once; promotion failures before each (re)start are reported to
 /// `promote_log`, which the sweeper shares.
+///
+/// Each consumer runs in a task of its own. In one task (`join!`) every wake of
+/// either polled both, and an apalis consumer that is polled fetches: while emails
+/// flowed, the idle intake queue was fetched from Redis ~360 times a second
+/// instead of once per [`POLL`].
 pub async fn consume<H: Handlers>(
     backend: WorkerBackend,
     concurrency: usize,
@@ -84,30 +89,35 @@ pub async fn consume<H: Handlers>(
     stop: watch::Receiver<bool>,
     promote_log: Arc<FailureLog>,
 ) {
-    match backend {
+    let (emails, checks) = match backend {
         WorkerBackend::Memory { deliver: d, intake } => {
             let (h, s) = (handlers.clone(), stop.clone());
             let name = unique_name("embedded");
-            let emails = async move { run_consumer!(name, d, h, deliver::<H>, concurrency, s) };
+            let emails = tokio::spawn(async move {
+                if let Err(e) = run_consumer!(name, d, h, deliver::<H>, concurrency, s) {
+                    tracing::error!(error = %e, "embedded worker stopped");
+                }
+            });
             let name = unique_name("embedded-intake");
-            let checks = async move {
-                run_consumer!(
+            let checks = tokio::spawn(async move {
+                let checks = run_consumer!(
                     name,
                     intake,
                     handlers,
                     check_intake::<H>,
                     INTAKE_CONCURRENCY,
                     stop
-                )
-            };
-            let (emails, checks) = tokio::join!(emails, checks);
-            if let Err(e) = emails.and(checks) {
-                tracing::error!(error = %e, "embedded worker stopped");
-            }
+                );
+                if let Err(e) = checks {
+                    tracing::error!(error = %e, "embedded intake worker stopped");
+                }
+            });
+            (emails, checks)
         }
         WorkerBackend::Redis { deliver: d, intake } => {
-            let emails = restart_on_error(stop.clone(), |name, stop| {
-                let (storage, h, log) = ((*d).clone(), handlers.clone(), promote_log.clone());
+            let (h, log) = (handlers.clone(), promote_log.clone());
+            let emails = tokio::spawn(restart_on_error(stop.clone(), move |name, stop| {
+                let (storage, h, log) = ((*d).clone(), h.clone(), log.clone());
                 async move {
                     log.observe(promote_due(&storage).await);
                     let backend = storage.clone().poll_with_interval(POLL);
@@ -117,8 +127,8 @@ pub async fn consume<H: Handlers>(
                     };
                     watched(&storage, &name, run).await
                 }
-            });
-            let checks = restart_on_error(stop.clone(), |name, stop| {
+            }));
+            let checks = tokio::spawn(restart_on_error(stop, move |name, stop| {
                 let (storage, h, log) = ((*intake).clone(), handlers.clone(), promote_log.clone());
                 async move {
                     log.observe(promote_due(&storage).await);
@@ -137,8 +147,13 @@ pub async fn consume<H: Handlers>(
                     };
                     watched(&storage, &name, run).await
                 }
-            });
-            tokio::join!(emails, checks);
+            }));
+            (emails, checks)
+        }
+    };
+    for ended in [emails.await, checks.await] {
+        if let Err(e) = ended {
+            tracing::error!(error = %e, "queue consumer task failed");
         }
     }
 }

@@ -100,6 +100,13 @@ fn suggest_domain(domain: &str) -> Option<String> {
         Some(_) => name.to_owned(),
     };
     let fixed = format!("{fixed_name}.{fixed_tld}");
+    // The repaired domain may itself be a near miss of a known one (`p.eme` → `p.me`,
+    // one letter from `pm.me`): suggest that, so that accepting a suggestion never
+    // prompts another. A known domain is final, so one more look is enough.
+    let fixed = match closest(&fixed, DOMAINS, max_distance(&fixed)) {
+        Some(known) if !DOMAINS.contains(&fixed.as_str()) => known.to_owned(),
+        _ => fixed,
+    };
     (fixed != domain).then_some(fixed)
 }
 
@@ -148,6 +155,8 @@ mod tests {
             ("jane@gmail.cmo", "jane@gmail.com"),
             ("jane@example.cmo", "jane@example.com"),
             ("jane@gmial.de", "jane@gmail.de"),
+            // The TLD repaired first (`p.me`), then the known domain next to it.
+            ("a@p.EMe", "a@pm.me"),
         ] {
             assert_eq!(suggest(typed).as_deref(), Some(meant), "{typed}");
         }

@@ -8,7 +8,7 @@
 use crate::error::AppError;
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use tokio::sync::oneshot;
 
 mod kdf;
@@ -22,7 +22,9 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct Passwords {
     jobs: mpsc::Sender<Job>,
     /// Verified against for unknown accounts, so they cost the same time as known ones.
-    dummy_hash: Arc<String>,
+    /// Made by [`Passwords::prepare`] (`serve` does it at start-up), else by the first
+    /// verification that needs it, on a hasher thread; a worker never needs it.
+    dummy_hash: Arc<OnceLock<String>>,
     /// Verifications so far: each costs the same, so an answer's timing follows
     /// how many a request made (tests hold every path to one).
     verifications: Arc<std::sync::atomic::AtomicU64>,
@@ -97,6 +99,13 @@ impl Pauses {
     fn arm(&self) {}
 }
 
+/// The dummy hash, made on first use.
+fn dummy_hash(cell: &OnceLock<String>) -> &str {
+    cell.get_or_init(|| {
+        kdf::hash(b"not-a-real-password-0f9e", false).expect("argon2 works on this machine")
+    })
+}
+
 /// On a hasher thread: hashes with the thread's kept working memory.
 fn hash_blocking(password: &SecretString) -> Result<String, anyhow::Error> {
     kdf::hash(password.expose_secret().as_bytes(), true)
@@ -108,18 +117,23 @@ fn verify_blocking(password: &SecretString, phc: &str) -> Result<bool, anyhow::E
 }
 
 impl Passwords {
-    /// Prepares the hashers (one fewer than the cores, at least one); computes the
-    /// dummy hash once (start-up only).
+    /// Prepares the hashers (one fewer than the cores, at least one). Hashes nothing:
+    /// see [`Passwords::prepare`].
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        // On the calling thread, which keeps no working memory.
-        let dummy =
-            kdf::hash(b"not-a-real-password-0f9e", false).expect("argon2 works at start-up");
         Self {
             jobs: start_hashers(cores.saturating_sub(1).max(1)),
-            dummy_hash: Arc::new(dummy),
+            dummy_hash: Arc::default(),
             verifications: Arc::default(),
         }
+    }
+
+    /// Makes the dummy hash on the calling thread (which keeps no working memory), so
+    /// that the first sign-in for an unknown account costs what the others do. Blocks
+    /// for one hash; a process that verifies no password (the worker) skips it, and
+    /// the ~40 ms of CPU and 19 MiB it costs.
+    pub fn prepare(&self) {
+        dummy_hash(&self.dummy_hash);
     }
 
     /// Runs `work` on a hasher thread and waits for its answer.
@@ -151,8 +165,13 @@ impl Passwords {
         self.verifications
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let known = stored.is_some();
-        let phc = stored.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
-        let matches = self.run(move || verify_blocking(&password, &phc)).await??;
+        let dummy = self.dummy_hash.clone();
+        let matches = self
+            .run(move || {
+                let phc = stored.unwrap_or_else(|| dummy_hash(&dummy).to_owned());
+                verify_blocking(&password, &phc)
+            })
+            .await??;
         Ok(known && matches)
     }
 }

@@ -116,6 +116,10 @@ impl Application {
             settings.public_url = format!("http://{}:{port}", bind.ip());
         }
         let Built { state, backend } = build_state(settings, options.clock).await?;
+        let passwords = state.passwords.clone();
+        tokio::task::spawn_blocking(move || passwords.prepare())
+            .await
+            .map_err(|e| StartupError::Database(format!("start-up task failed: {e}")))?;
         let worker = match options.worker {
             true => Some(email_worker(&state, backend)?),
             false => None,

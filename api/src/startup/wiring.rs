@@ -34,9 +34,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> Result<Built
     if settings.run_migrations {
         migrate(&db).await?;
     }
-    let passwords = tokio::task::spawn_blocking(Passwords::new)
-        .await
-        .map_err(|e| StartupError::Database(format!("start-up task failed: {e}")))?;
+    let passwords = Passwords::new();
     let email = &settings.email;
     let caps = [
         (Cap::Provider, "resend", email.resend_limit),

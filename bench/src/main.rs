@@ -322,7 +322,7 @@ async fn email_pipeline(stack: &stack::Stack, args: &Args) -> Result<(serde_json
     let ceiling = |per_email: &serde_json::Value| {
         cores * 1e6 / per_email["machine"].as_f64().unwrap_or(f64::NAN)
     };
-    let (one_ceiling, floor_machine) = (ceiling(&one_cpu), raw_cpu["machine"].as_f64());
+    let one_ceiling = ceiling(&one_cpu);
     println!(
         "   with all {cores:.0} cores busy, one worker's {:.0} µs per email would allow at most {one_ceiling:.0} emails/s ({:.2} of the floor); 0.6 needs at most {:.0} µs",
         one_cpu["machine"].as_f64().unwrap_or(f64::NAN),
@@ -331,7 +331,7 @@ async fn email_pipeline(stack: &stack::Stack, args: &Args) -> Result<(serde_json
     );
     Ok((
         json!({ "emails": args.emails, "raw_per_second": raw, "raw_per_second_two_workers_connections": raw_two, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "two_workers_ratio": two / raw, "two_workers_ratio_same_connections": two / raw_two, "scaling_workers": two / one, "scaling_floor": raw_two / raw,
-            "one_worker_cpu_ceiling_per_second": one_ceiling, "one_worker_cpu_ceiling_ratio": one_ceiling / raw, "floor_machine_us_per_email": floor_machine,
+            "one_worker_cpu_ceiling_per_second": one_ceiling, "one_worker_cpu_ceiling_ratio": one_ceiling / raw,
             "cpu_us_per_email": { "floor": raw_cpu, "floor_two_workers_connections": raw_two_cpu, "one_worker": one_cpu, "two_workers": two_cpu } }),
         one_rss.max(two_rss),
     ))

@@ -117,9 +117,10 @@ impl Application {
         }
         let Built { state, backend } = build_state(settings, options.clock).await?;
         let passwords = state.passwords.clone();
-        tokio::task::spawn_blocking(move || passwords.prepare())
-            .await
-            .map_err(|e| StartupError::Database(format!("start-up task failed: {e}")))?;
+        // Off the runtime; a panic (argon2 cannot run here) is a bug, not a setting.
+        if let Err(e) = tokio::task::spawn_blocking(move || passwords.prepare()).await {
+            std::panic::resume_unwind(e.into_panic());
+        }
         let worker = match options.worker {
             true => Some(email_worker(&state, backend)?),
             false => None,

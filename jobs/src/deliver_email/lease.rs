@@ -9,18 +9,49 @@
 //! stuck on I/O does not hold the rows for ever).
 use super::Deliverer;
 use super::claim::held_by_us;
+use chrono::{DateTime, Utc};
 use entity::email_delivery::{self, DeliveryStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{DbErr, EntityTrait, QueryFilter};
 use std::collections::HashSet;
 use std::time::Duration;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 /// The longest one worker keeps a row by renewing: well above the SMTP timeout
 /// plus the database work around it.
 const MAX_HOLD: Duration = Duration::from_secs(60);
 
+/// When a batch's claim was asked for, by the service's clock and by the monotonic one.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ClaimStart {
+    at: DateTime<Utc>,
+    instant: Instant,
+}
+
 impl Deliverer {
+    /// Now, as the start of a claim about to be asked for.
+    pub(super) fn claim_start(&self) -> ClaimStart {
+        ClaimStart {
+            at: self.clock.now(),
+            instant: Instant::now(),
+        }
+    }
+
+    /// Whether rows claimed at `start` are still this worker's without asking the
+    /// database: true while less than half the lease has passed, on both clocks.
+    /// Another worker takes a row over only once its lease has ended by that
+    /// worker's clock, so within the first half (clocks agreeing within the other)
+    /// the look in the database could only confirm the claim; past it, or when the
+    /// service's clock jumped, the database decides.
+    pub(super) fn surely_held(&self, start: ClaimStart) -> bool {
+        let half = self.config.lease / 2;
+        let by_clock = (self.clock.now() - start.at)
+            .to_std()
+            .is_ok_and(|passed| passed < half);
+        by_clock && start.instant.elapsed() < half
+    }
+
     /// Runs `work` while renewing the leases on `claimed` every third of their length.
     pub(super) async fn holding_lease<T>(
         &self,
@@ -57,14 +88,18 @@ impl Deliverer {
         }
     }
 
-    /// Which of `claimed` this worker still holds (`sending` under the attempt it
-    /// counted); extends their leases.
+    /// Which of `claimed` (claimed at `start`) this worker still holds (`sending`
+    /// under the attempt it counted); extends their leases when it asks the database.
     pub(super) async fn still_holding(
         &self,
         claimed: &[&email_delivery::Model],
+        start: ClaimStart,
     ) -> Result<HashSet<Uuid>, DbErr> {
         if claimed.is_empty() {
             return Ok(HashSet::new());
+        }
+        if self.surely_held(start) {
+            return Ok(claimed.iter().map(|d| d.id).collect());
         }
         self.extend(claimed).await
     }

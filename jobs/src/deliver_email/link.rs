@@ -1,5 +1,6 @@
 //! Minting links at send time, so their tokens exist only in the worker's memory.
 use super::Deliverer;
+use super::lease::ClaimStart;
 use access::batch::padded;
 use access::invalidation;
 use access::token::LinkToken;
@@ -24,9 +25,9 @@ pub(super) enum Minted {
 }
 
 impl Deliverer {
-    /// Mints the links of the link emails among `deliveries` in one transaction,
-    /// unless their client changed since they were queued (then they are marked
-    /// superseded; see [`invalidation::mint_allowed`]).
+    /// Mints the links of the link emails among `deliveries` (claimed at `start`) in
+    /// one transaction, unless their client changed since they were queued (then
+    /// they are marked superseded; see [`invalidation::mint_allowed`]).
     ///
     /// Nothing earlier is revoked here: every change that needs a new link already
     /// revoked the old ones, so the only live links left are those an earlier
@@ -36,6 +37,7 @@ impl Deliverer {
     pub(super) async fn mint_links(
         &self,
         deliveries: &[&email_delivery::Model],
+        start: ClaimStart,
     ) -> Result<HashMap<Uuid, Minted>, DbErr> {
         let wanting: Vec<&email_delivery::Model> = deliveries
             .iter()
@@ -84,8 +86,13 @@ impl Deliverer {
             }
         });
         account_link::Entity::insert_many(rows).exec(&txn).await?;
-        // Links only for the rows this worker still holds.
-        let held = self.lock_held(&txn, &mintable).await?;
+        // Links only for the rows this worker still holds: surely all of them early
+        // in the lease, else as the database says.
+        let held = if self.surely_held(start) {
+            mintable.iter().map(|d| d.id).collect()
+        } else {
+            self.lock_held(&txn, &mintable).await?
+        };
         let lost: Vec<Uuid> = links
             .iter()
             .filter(|(delivery, ..)| !held.contains(delivery))

@@ -26,6 +26,7 @@ use compose::Composed;
 use entity::email_delivery::{self, DeliveryStatus};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
+use lease::ClaimStart;
 use link::Minted;
 pub use outcome::backoff;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -100,6 +101,7 @@ impl Deliverer {
 
     /// Handles the jobs of `ids` together; every id gets an outcome.
     pub async fn deliver_batch(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Outcome>, JobError> {
+        let start = self.claim_start();
         let claimed = self.claim(ids).await?;
         let mut outcomes: HashMap<Uuid, Outcome> =
             ids.iter().map(|id| (*id, Outcome::Skipped)).collect();
@@ -107,7 +109,7 @@ impl Deliverer {
             return Ok(outcomes);
         }
         let handled = self
-            .holding_lease(&claimed, self.send_claimed(&claimed))
+            .holding_lease(&claimed, self.send_claimed(&claimed, start))
             .await?;
         let now = self.clock.now();
         for delivery in &claimed {
@@ -121,10 +123,12 @@ impl Deliverer {
         Ok(outcomes)
     }
 
-    /// Everything after the claim: links, rendering, the SMTP hand-off, outcomes.
+    /// Everything after the claim (asked for at `start`): links, rendering, the SMTP
+    /// hand-off, outcomes.
     async fn send_claimed(
         &self,
         claimed: &[email_delivery::Model],
+        start: ClaimStart,
     ) -> Result<HashMap<Uuid, Outcome>, DbErr> {
         let mut outcomes = HashMap::new();
         let recipients = self.recipients(claimed).await?;
@@ -132,7 +136,7 @@ impl Deliverer {
             .iter()
             .partition(|d| recipients.contains_key(&d.client_id));
         let mut superseded: Vec<Uuid> = gone.iter().map(|d| d.id).collect();
-        let mut minted = self.mint_links(&found).await?;
+        let mut minted = self.mint_links(&found, start).await?;
         let mut ready = Vec::with_capacity(found.len());
         for delivery in found {
             let Some((client, practice)) = recipients.get(&delivery.client_id).cloned() else {
@@ -175,13 +179,14 @@ impl Deliverer {
         outcomes.extend(superseded.into_iter().map(|id| (id, Outcome::Superseded)));
         // Last look before the hand-off: a worker whose claim was taken over (its
         // lease ran out) must not send a second copy. Link emails looked when they
-        // minted their links, a moment ago, in the same transaction.
+        // minted their links, a moment ago, in the same transaction. Within the first
+        // half of the lease the claim cannot have been taken over: no look then.
         let unlinked: Vec<&email_delivery::Model> = ready
             .iter()
             .filter(|r| r.token.is_none())
             .map(|r| &r.delivery)
             .collect();
-        let held = self.still_holding(&unlinked).await?;
+        let held = self.still_holding(&unlinked, start).await?;
         let (ready, lost): (Vec<_>, Vec<_>) = ready
             .into_iter()
             .partition(|r| r.token.is_some() || held.contains(&r.delivery.id));

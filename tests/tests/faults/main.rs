@@ -9,6 +9,7 @@ mod postgres_drop;
 mod redis_down;
 mod slow_send;
 mod smtp_down;
+mod stalled_claim;
 mod support;
 mod worker_endpoints;
 

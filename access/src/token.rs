@@ -65,15 +65,22 @@ impl<K: TokenKind> SecretToken<K> {
 }
 
 fn hex_sha256(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    // One string, not one per byte.
+    format!("{:x}", Sha256::digest(value.as_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::{LinkToken, SessionToken};
+
+    #[test]
+    fn the_stored_form_is_lowercase_hex_sha256() {
+        // FIPS 180-2's example: stored hashes of existing tokens must keep matching.
+        assert_eq!(
+            super::hex_sha256("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn generated_tokens_round_trip_and_differ() {

@@ -1,11 +1,9 @@
 //! A send slower than the claim's lease: the worker holding the row keeps it, so a
 //! short lease (quick take-over from a dead worker) costs no duplicate.
 use entity::email_delivery::{self, DeliveryStatus};
-use jobs::deliver_email::{Deliverer, DeliveryConfig, Outcome};
-use jobs::mailer::Mailer;
+use jobs::deliver_email::Outcome;
 use portal_tests::{Backend, Queue, spawn_mail_app_with};
 use sea_orm::{DatabaseConnection, EntityTrait};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -60,20 +58,8 @@ async fn a_send_slower_than_the_lease_keeps_its_claim_and_goes_out_once() {
         .expect("the invite is queued");
 
     let (proxy, mut arrived, release) = stalling_proxy(api.smtp().port).await;
-    let deliverer = Arc::new(Deliverer {
-        db: db.clone(),
-        mailer: Mailer::from_url(&format!("smtp://127.0.0.1:{proxy}")).expect("mailer"),
-        clock: api.state.clock.clone(),
-        config: DeliveryConfig {
-            public_url: api.state.settings.public_url.clone(),
-            portal_url: api.state.settings.client_home_url(),
-            mail_from: api.state.settings.email.mail_from.clone(),
-            reset_link_ttl: Duration::from_secs(3600),
-            max_attempts: 3,
-            retry_base: Duration::from_millis(200),
-            lease: LEASE,
-        },
-    });
+    let smtp = format!("smtp://127.0.0.1:{proxy}");
+    let deliverer = crate::support::deliverer(&api, &smtp, LEASE);
     let first = tokio::spawn({
         let deliverer = deliverer.clone();
         async move { deliverer.deliver(queued.id).await }

@@ -4,8 +4,7 @@
 //! lease (`Deliverer::surely_held`); this is the case past it.
 use entity::account_link;
 use entity::{client, email_delivery};
-use jobs::deliver_email::{Deliverer, DeliveryConfig, Outcome};
-use jobs::mailer::Mailer;
+use jobs::deliver_email::{Deliverer, Outcome};
 use portal_tests::{Backend, Queue, TestApp, spawn_mail_app_with};
 use sea_orm::sea_query::LockType;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
@@ -19,20 +18,7 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 fn deliverer(api: &TestApp) -> Arc<Deliverer> {
     let smtp = format!("smtp://127.0.0.1:{}", api.smtp().port);
-    Arc::new(Deliverer {
-        db: api.state.db.clone(),
-        mailer: Mailer::from_url(&smtp).expect("mailer"),
-        clock: api.state.clock.clone(),
-        config: DeliveryConfig {
-            public_url: api.state.settings.public_url.clone(),
-            portal_url: api.state.settings.client_home_url(),
-            mail_from: api.state.settings.email.mail_from.clone(),
-            reset_link_ttl: Duration::from_secs(3600),
-            max_attempts: 3,
-            retry_base: Duration::from_millis(200),
-            lease: LEASE,
-        },
-    })
+    crate::support::deliverer(api, &smtp, LEASE)
 }
 
 /// Waits until the row of `id` has counted `attempts` claims.

@@ -1,9 +1,12 @@
 //! Real processes for fault injection: `portal worker` children, a private
 //! `redis-server`, and the tally of what reached the mail sink.
+use jobs::deliver_email::{Deliverer, DeliveryConfig};
+use jobs::mailer::Mailer;
 use portal_tests::{SmtpSink, TestApp};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A child process killed (SIGKILL) and reaped when dropped, so a failing test
@@ -76,6 +79,25 @@ impl Drop for Process {
 /// Emails a worker process of these tests holds at once: the most a killed one can
 /// have sent without recording it.
 pub const WORKER_CONCURRENCY: usize = 16;
+
+/// An in-process worker's deliverer for `app`'s outbox, sending to `smtp_url`, with
+/// claims of `lease`: a test drives it by hand (`deliver`) to interleave workers.
+pub fn deliverer(app: &TestApp, smtp_url: &str, lease: Duration) -> Arc<Deliverer> {
+    Arc::new(Deliverer {
+        db: app.state.db.clone(),
+        mailer: Mailer::from_url(smtp_url).expect("mailer"),
+        clock: app.state.clock.clone(),
+        config: DeliveryConfig {
+            public_url: app.state.settings.public_url.clone(),
+            portal_url: app.state.settings.client_home_url(),
+            mail_from: app.state.settings.email.mail_from.clone(),
+            reset_link_ttl: Duration::from_secs(3600),
+            max_attempts: 3,
+            retry_base: Duration::from_millis(200),
+            lease,
+        },
+    })
+}
 
 /// `portal worker` against the same database, Redis prefix and mail sink as `app`.
 pub fn start_worker(app: &TestApp, smtp_url: &str) -> Process {

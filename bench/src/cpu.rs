@@ -128,6 +128,10 @@ fn cpu_seconds(pid: u32) -> Option<(String, f64)> {
     Some((comm, (user + system) / USER_HZ))
 }
 
+/// The key of what PostgreSQL spent per email vacuuming after a drain (kept out of
+/// the phase's own figures and of [`line`]).
+pub const VACUUM_AFTER: &str = "postgres_vacuum_after";
+
 /// One line for the table: `portal 173, postgres 140, …; machine 390 (interrupts
 /// 40), 1.83 cores busy`.
 pub fn line(per_item: &Value) -> String {
@@ -136,7 +140,9 @@ pub fn line(per_item: &Value) -> String {
         .as_object()
         .map(|o| {
             o.iter()
-                .filter(|(k, _)| !["machine", "interrupts", "cores_busy"].contains(&k.as_str()))
+                .filter(|(k, _)| {
+                    !["machine", "interrupts", "cores_busy", VACUUM_AFTER].contains(&k.as_str())
+                })
                 .map(|(k, v)| format!("{k} {:.0}", v.as_f64().unwrap_or(f64::NAN)))
                 .collect::<Vec<_>>()
                 .join(", ")

@@ -334,6 +334,10 @@ async fn email_pipeline(stack: &stack::Stack, args: &Args) -> Result<(serde_json
     println!("   CPU per email, µs (bench = the floor's lettre, portal = the workers):");
     println!("     floor:       {}", cpu::line(&raw_cpu));
     println!("     one worker:  {}", cpu::line(&one_cpu));
+    println!(
+        "     then VACUUM of what the drain left: postgres {:.0} (not in the figures above)",
+        one_cpu[cpu::VACUUM_AFTER].as_f64().unwrap_or(f64::NAN)
+    );
     println!("     two workers: {}", cpu::line(&two_cpu));
     // What the CPU allows: at the worker's machine-wide CPU per email, every core
     // busy all the time would send at most this many emails a second.

@@ -5,13 +5,22 @@ use entity::email_delivery::{self, DeliveryStatus};
 use entity::{client, organization};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationDef,
+    ColumnTrait, Condition, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter,
+    QuerySelect, RelationDef,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// A recipient: the client and their practice's name.
-pub(super) type Recipient = (client::Model, String);
+/// Who a claimed email goes to: what composing it and recording its outcome need of
+/// the client (not the whole row: its password hash and search text stay put).
+#[derive(Debug, Clone, FromQueryResult)]
+pub(super) struct Addressee {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub first_name: String,
+    /// The practice's name.
+    pub practice: Option<String>,
+}
 
 impl Deliverer {
     /// Takes the rows of `ids` that are due and that nobody holds, counting an
@@ -55,22 +64,26 @@ impl Deliverer {
     pub(super) async fn recipients(
         &self,
         deliveries: &[email_delivery::Model],
-    ) -> Result<HashMap<Uuid, Recipient>, DbErr> {
+    ) -> Result<HashMap<Uuid, Addressee>, DbErr> {
         let practice: RelationDef = client::Entity::belongs_to(organization::Entity)
             .from(client::Column::OrganizationId)
             .to(organization::Column::Id)
             .into();
         let ids: Vec<Uuid> = deliveries.iter().map(|d| d.client_id).collect();
         let found = client::Entity::find()
-            .filter(client::Column::Id.is_in(padded(&ids)))
-            .select_also(organization::Entity)
+            .select_only()
+            .columns([
+                client::Column::Id,
+                client::Column::OrganizationId,
+                client::Column::FirstName,
+            ])
+            .column_as(organization::Column::Name, "practice")
             .join(JoinType::LeftJoin, practice)
+            .filter(client::Column::Id.is_in(padded(&ids)))
+            .into_model::<Addressee>()
             .all(&self.db)
             .await?;
-        Ok(found
-            .into_iter()
-            .map(|(client, org)| (client.id, (client, org.map(|o| o.name).unwrap_or_default())))
-            .collect())
+        Ok(found.into_iter().map(|r| (r.id, r)).collect())
     }
 }
 

@@ -1,8 +1,8 @@
 //! What one claimed email says: its content for its kind, rendered.
 use super::Deliverer;
+use super::claim::Addressee;
 use crate::templates::{self, EmailContent, Recipient, Rendered};
 use access::token::LinkToken;
-use entity::client;
 use entity::email_delivery::{self, EmailKind};
 use sea_orm::DbErr;
 
@@ -16,12 +16,11 @@ pub(super) enum Composed {
 }
 
 impl Deliverer {
-    /// Renders `delivery` for `client` of `practice`, with its link when it has one.
+    /// Renders `delivery` for `client`, with its link when it has one.
     pub(super) async fn compose(
         &self,
         delivery: &email_delivery::Model,
-        client: &client::Model,
-        practice: &str,
+        client: &Addressee,
         token: Option<&LinkToken>,
     ) -> Result<Composed, DbErr> {
         let link = token.map(|t| self.link_url(t));
@@ -55,7 +54,7 @@ impl Deliverer {
             }
         };
         let to = Recipient {
-            practice,
+            practice: client.practice.as_deref().unwrap_or_default(),
             first_name: &client.first_name,
         };
         Ok(match templates::render(to, &content) {

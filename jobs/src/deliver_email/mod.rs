@@ -85,7 +85,7 @@ pub struct Deliverer {
 /// A claimed row ready for the SMTP hand-off.
 struct Ready {
     delivery: email_delivery::Model,
-    client: entity::client::Model,
+    client: claim::Addressee,
     rendered: Rendered,
     /// The link's token, kept only until the hand-off, and the link's id.
     token: Option<LinkToken>,
@@ -139,7 +139,7 @@ impl Deliverer {
         let mut minted = self.mint_links(&found, start).await?;
         let mut ready = Vec::with_capacity(found.len());
         for delivery in found {
-            let Some((client, practice)) = recipients.get(&delivery.client_id).cloned() else {
+            let Some(client) = recipients.get(&delivery.client_id).cloned() else {
                 continue;
             };
             let (token, link) = match delivery.link_kind {
@@ -156,10 +156,7 @@ impl Deliverer {
                     }
                 },
             };
-            match self
-                .compose(delivery, &client, &practice, token.as_ref())
-                .await?
-            {
+            match self.compose(delivery, &client, token.as_ref()).await? {
                 Composed::Message(rendered) => ready.push(Ready {
                     delivery: delivery.clone(),
                     client,

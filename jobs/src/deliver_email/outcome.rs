@@ -1,13 +1,14 @@
 //! Recording how a delivery ended: sent, failed (with the reason) or queued again
 //! with exponential backoff.
+use super::claim::Addressee;
 use super::{Deliverer, Outcome};
 use access::audit::{self, Actor, AuditAction, AuditEntry};
 use access::batch::padded;
 use access::invalidation::revoke_live_links;
 use chrono::{DateTime, Utc};
 use entity::account_link::RevokedReason;
+use entity::email_delivery;
 use entity::email_delivery::DeliveryStatus;
-use entity::{client, email_delivery};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 use std::time::Duration;
@@ -29,7 +30,7 @@ impl Deliverer {
     pub(super) async fn fail(
         &self,
         delivery: &email_delivery::Model,
-        client: &client::Model,
+        client: &Addressee,
         reason: String,
     ) -> Result<Outcome, DbErr> {
         tracing::warn!(delivery_id = %delivery.id, kind = %delivery.kind, reason = %reason, "email failed");
@@ -61,7 +62,7 @@ impl Deliverer {
     pub(super) async fn retry_later(
         &self,
         delivery: &email_delivery::Model,
-        client: &client::Model,
+        client: &Addressee,
         reason: String,
     ) -> Result<Outcome, DbErr> {
         if delivery.attempts >= self.config.max_attempts {

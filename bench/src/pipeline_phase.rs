@@ -1,0 +1,84 @@
+//! Point 3 as the bench runs and prints it: the floor beside one-worker drains in
+//! alternated rounds, then two workers beside the floor over as many connections,
+//! with each side's CPU per email.
+use crate::stack::Stack;
+use crate::{cpu, pipeline};
+use anyhow::Result;
+use serde_json::{Value, json};
+
+/// Rounds of the floor beside a one-worker drain (odd: the median is one round).
+const PIPELINE_ROUNDS: usize = 3;
+
+/// Point 3: queued deliveries drained by one and two workers against lettre
+/// straight to the sink; the workers' peak RSS.
+pub async fn run(stack: &Stack, emails: usize) -> Result<(Value, f64)> {
+    println!(
+        "\n3. email pipeline: {} queued deliveries → accepted by the SMTP sink",
+        emails
+    );
+    let per_worker = jobs::mailer::SMTP_CONNECTIONS as usize;
+    // The machine's speed drifts by up to ±20% within a minute: the floor and the
+    // one-worker drain run side by side in alternated rounds, and the round with the
+    // median ratio gives the figures below (all of them from that one round).
+    let mut rounds = Vec::with_capacity(PIPELINE_ROUNDS);
+    for _ in 0..PIPELINE_ROUNDS {
+        let (raw, raw_cpu) = pipeline::raw(stack, emails, per_worker).await?;
+        let (one, one_rss, one_cpu) = pipeline::drain(stack, emails, 1).await?;
+        rounds.push((raw, raw_cpu, one, one_rss, one_cpu));
+    }
+    let one_rss = rounds.iter().map(|r| r.3).fold(0.0, f64::max);
+    rounds.sort_by(|a, b| (a.2 / a.0).total_cmp(&(b.2 / b.0)));
+    let ratios: Vec<f64> = rounds.iter().map(|r| r.2 / r.0).collect();
+    let (raw, raw_cpu, one, _, one_cpu) = rounds.swap_remove(PIPELINE_ROUNDS / 2);
+    let (raw_two, raw_two_cpu) = pipeline::raw(stack, emails, 2 * per_worker).await?;
+    let (two, two_rss, two_cpu) = pipeline::drain(stack, emails, 2).await?;
+    let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "   one worker ÷ floor in {PIPELINE_ROUNDS} alternated rounds: {} (the median round below)",
+        shown.join(", ")
+    );
+    println!(
+        "   lettre straight to the sink: {raw:.0} emails/s over {per_worker} connections, {raw_two:.0} over {}",
+        2 * per_worker
+    );
+    println!(
+        "   one worker:  {one:.0} emails/s (ratio {:.2}), peak RSS {one_rss:.1} MiB",
+        one / raw
+    );
+    println!(
+        "   two workers: {two:.0} emails/s (ratio {:.2}; {:.2} against the floor over as many connections), peak RSS {two_rss:.1} MiB each at most",
+        two / raw,
+        two / raw_two
+    );
+    println!(
+        "   scaling from one to two: workers ×{:.2}, the floor ×{:.2}",
+        two / one,
+        raw_two / raw
+    );
+    println!("   CPU per email, µs (bench = the floor's lettre, portal = the workers):");
+    println!("     floor:       {}", cpu::line(&raw_cpu));
+    println!("     one worker:  {}", cpu::line(&one_cpu));
+    println!(
+        "     then VACUUM of what the drain left: postgres {:.0} (not in the figures above)",
+        one_cpu[cpu::VACUUM_AFTER].as_f64().unwrap_or(f64::NAN)
+    );
+    println!("     two workers: {}", cpu::line(&two_cpu));
+    // What the CPU allows: at the worker's machine-wide CPU per email, every core
+    // busy all the time would send at most this many emails a second.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+    let ceiling =
+        |per_email: &Value| cores * 1e6 / per_email["machine"].as_f64().unwrap_or(f64::NAN);
+    let one_ceiling = ceiling(&one_cpu);
+    println!(
+        "   with all {cores:.0} cores busy, one worker's {:.0} µs per email would allow at most {one_ceiling:.0} emails/s ({:.2} of the floor); 0.6 needs at most {:.0} µs",
+        one_cpu["machine"].as_f64().unwrap_or(f64::NAN),
+        one_ceiling / raw,
+        cores * 1e6 / (0.6 * raw),
+    );
+    Ok((
+        json!({ "emails": emails, "raw_per_second": raw, "raw_per_second_two_workers_connections": raw_two, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "one_worker_ratio_rounds": ratios, "two_workers_ratio": two / raw, "two_workers_ratio_same_connections": two / raw_two, "scaling_workers": two / one, "scaling_floor": raw_two / raw,
+            "one_worker_cpu_ceiling_per_second": one_ceiling, "one_worker_cpu_ceiling_ratio": one_ceiling / raw,
+            "cpu_us_per_email": { "floor": raw_cpu, "floor_two_workers_connections": raw_two_cpu, "one_worker": one_cpu, "two_workers": two_cpu } }),
+        one_rss.max(two_rss),
+    ))
+}

@@ -209,7 +209,7 @@ impl Deliverer {
                     let from = &self.config.mail_from;
                     let sent = self
                         .mailer
-                        .send(from, &r.delivery.to_address, &r.rendered)
+                        .send(from, &r.delivery.to_address, r.rendered)
                         .await;
                     drop(r.token);
                     (r.delivery, r.client, r.link, sent)

@@ -28,7 +28,8 @@ pub fn main() -> ExitCode {
 }
 
 /// The async runtime: tokio's default (a thread per core), except that `serve` gets
-/// one thread more than there are cores, unless `TOKIO_WORKER_THREADS` sets the count.
+/// one thread more than there are cores and `worker` runs on one thread, unless
+/// `TOKIO_WORKER_THREADS` sets the count.
 ///
 /// The API shares its cores with PostgreSQL and Redis on a small host. When a
 /// database backend preempts one of the runtime's threads, the tasks queued on that
@@ -37,11 +38,24 @@ pub fn main() -> ExitCode {
 /// of up to 18 ms, and the p99 of a resend was 21–41 ms against a p50 of 7. A
 /// spare thread keeps running them meanwhile: p99 17–19 ms, and 5–15% more resends
 /// per second (`bench resend`, four runs each, on 2 cores).
+///
+/// A worker process is a pipeline of short steps (queue, database, SMTP) handing
+/// each email on: on one thread (tokio's current-thread runtime) it spent 110–160 µs
+/// of CPU per email against 133–180 on two, sent 0.35–0.41 of lettre's floor against
+/// 0.33–0.38 (`bench pipeline`, alternated runs on 2 cores), and two workers on two
+/// cores no longer fought over four threads (0.30–0.52 of the floor over as many
+/// connections against 0.26–0.32). More cores: run more workers, or set the count.
 fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    let threads_set = std::env::var_os("TOKIO_WORKER_THREADS").is_some();
+    if matches!(command, Command::Worker) && !threads_set {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     let serving = matches!(command, Command::Serve { .. });
-    if serving && std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+    if serving && !threads_set {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         builder.worker_threads(cores + 1);
     }

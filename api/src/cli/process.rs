@@ -40,7 +40,7 @@ pub fn main() -> ExitCode {
 /// per second (`bench resend`, four runs each, on 2 cores).
 ///
 /// A worker process is a pipeline of short steps (queue, database, SMTP) handing
-/// each email on: on one thread (tokio's current-thread runtime) it spent 110–160 µs
+/// each email on: on one thread (tokio's current-thread runtime) it spent 110–159 µs
 /// of CPU per email against 133–180 on two, sent 0.35–0.41 of lettre's floor against
 /// 0.33–0.38 (`bench pipeline`, alternated runs on 2 cores), and two workers on two
 /// cores no longer fought over four threads (0.30–0.52 of the floor over as many
@@ -69,5 +69,21 @@ async fn start(cli: Cli) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Command, runtime_for};
+    use tokio::runtime::RuntimeFlavor;
+
+    #[test]
+    fn a_worker_runs_on_one_thread_and_serve_on_several() {
+        // `TOKIO_WORKER_THREADS` would choose for both; the suite never sets it.
+        assert!(std::env::var_os("TOKIO_WORKER_THREADS").is_none());
+        let flavor = |c: Command| runtime_for(&c).unwrap().handle().runtime_flavor();
+        assert_eq!(flavor(Command::Worker), RuntimeFlavor::CurrentThread);
+        let serve = Command::Serve { no_worker: false };
+        assert_eq!(flavor(serve), RuntimeFlavor::MultiThread);
     }
 }

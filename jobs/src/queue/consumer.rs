@@ -11,6 +11,8 @@ use tokio::sync::watch;
 /// Delivery is at least once: handlers must be idempotent, and they report
 /// failures themselves (the outbox row records them), so nothing is returned.
 pub trait Handlers: Send + Sync + 'static {
+    /// May be dropped midway (see `deliver` below): whatever must not be cut off
+    /// runs in a task of its own.
     fn deliver(&self, job: DeliverEmail) -> impl Future<Output = ()> + Send;
     fn check_intake(&self, job: CheckIntakeForms) -> impl Future<Output = ()> + Send;
 }
@@ -37,14 +39,13 @@ pub fn unique_name(role: &str) -> String {
     format!("{role}-{host}-{}-{}", std::process::id(), &random[..8])
 }
 
-// Each job runs in a task of its own: apalis 1.0 drops its in-flight handlers
-// when the queue connection fails (Redis restarting), and a send cut off between
-// the SMTP hand-off and recording `sent` would go out again once its lease ran out.
+// apalis 1.0 drops its in-flight handlers when the queue connection fails (Redis
+// restarting), and a send cut off between the SMTP hand-off and recording `sent`
+// would go out again once its lease ran out. A delivery handler only hands its job
+// to the batcher, whose batches run in tasks of their own, so dropping the handler
+// cuts nothing off; an intake check runs in a task of its own.
 async fn deliver<H: Handlers>(job: DeliverEmail, h: Data<Arc<H>>) -> Result<(), BoxDynError> {
-    let h = Arc::clone(&h);
-    if let Err(e) = tokio::spawn(async move { h.deliver(job).await }).await {
-        tracing::error!(delivery_id = %job.delivery_id, error = %e, "delivery task failed");
-    }
+    h.deliver(job).await;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! The Redis queue's housekeeping: finished jobs vacuumed (a chunk per script call),
-//! a backlog larger than apalis can promote at once, and a consumer that stops
-//! beating its heart.
+//! a backlog larger than apalis can promote at once, pushed or found, and a consumer
+//! that stops beating its heart.
 use portal_tests::{Backend, Queue, spawn_mail_app};
 use std::time::Duration;
 
@@ -81,6 +81,63 @@ async fn a_backlog_larger_than_apalis_can_unpack_is_promoted_in_chunks() {
         .await
         .unwrap();
     assert_eq!(active, 9000);
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    redis::cmd("DEL")
+        .arg(&keys)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// A backlog pushed at once (the sweeper after an outage) goes in a script call per
+/// chunk, and each chunk is promoted as it lands: apalis never finds more due jobs
+/// than it can promote in one `unpack`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_pushed_at_once_lands_ready_to_fetch() {
+    let prefix = format!("test:{}", uuid::Uuid::new_v4().simple());
+    let client = redis::Client::open(portal_tests::redis_url()).unwrap();
+    let (queue, _) = jobs::queue::redis(client.get_connection_manager().await.unwrap(), &prefix);
+    let ids: Vec<uuid::Uuid> = (0..9000).map(|_| uuid::Uuid::new_v4()).collect();
+    queue.push_deliveries(ids.clone()).await;
+    let jobs::queue::JobQueue::Redis { deliver, .. } = &queue else {
+        unreachable!()
+    };
+    let config = deliver.get_config().clone();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let count = |cmd: &'static str, key: String| {
+        let mut conn = conn.clone();
+        async move {
+            redis::cmd(cmd)
+                .arg(key)
+                .query_async::<usize>(&mut conn)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count("ZCARD", config.scheduled_jobs_set()).await, 0);
+    assert_eq!(count("LLEN", config.active_jobs_list()).await, 9000);
+    // Each job carries its delivery.
+    let data: Vec<String> = redis::cmd("HVALS")
+        .arg(config.job_data_hash())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut pushed: Vec<uuid::Uuid> = data
+        .iter()
+        .map(|d| {
+            serde_json::from_str::<jobs::queue::DeliverEmail>(d)
+                .unwrap()
+                .delivery_id
+        })
+        .collect();
+    let mut expected = ids;
+    pushed.sort();
+    expected.sort();
+    assert_eq!(pushed, expected);
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}:*"))
         .query_async(&mut conn)

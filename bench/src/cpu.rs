@@ -14,7 +14,8 @@ const USER_HZ: f64 = 100.0;
 
 /// CPU seconds used so far by each process of interest, with its component:
 /// `postgres` (every backend and helper), `redis`, `smtp-sink`, `portal` (the
-/// processes of `pids`) and `bench` (this process: the floor's lettre).
+/// processes of `pids`), `bench` (this process: the floor's lettre) and `load` (the
+/// children it ran to the end: `wrk`, `pgbench`).
 pub struct Sample {
     processes: BTreeMap<u32, (&'static str, f64)>,
     machine: Machine,
@@ -80,6 +81,11 @@ impl Sample {
             };
             used.insert(pid, (component, seconds));
         }
+        // Children this process ran to the end (`wrk`, `pgbench`): the load
+        // generator's CPU, from its own counters of reaped children.
+        if let Some(reaped) = reaped_children_seconds() {
+            used.insert(LOAD_PID, ("load", reaped));
+        }
         Self {
             processes: used,
             machine: Machine::now(),
@@ -117,6 +123,21 @@ impl Sample {
     }
 }
 
+/// Where [`Sample`] keeps the reaped children's seconds (no process has pid 0).
+const LOAD_PID: u32 = 0;
+
+/// CPU seconds of this process's children that ended and were waited for
+/// (`cutime` + `cstime` in `/proc/self/stat`).
+fn reaped_children_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let close = stat.rfind(')')?;
+    // After the name: state is field 3; cutime and cstime are fields 16 and 17.
+    let mut fields = stat[close + 2..].split_whitespace().skip(13);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / USER_HZ)
+}
+
 /// A process's name and its user + system CPU seconds.
 fn cpu_seconds(pid: u32) -> Option<(String, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -132,6 +153,10 @@ fn cpu_seconds(pid: u32) -> Option<(String, f64)> {
 /// the phase's own figures and of [`line`]).
 pub const VACUUM_AFTER: &str = "postgres_vacuum_after";
 
+/// The key of the seconds a drain's workers took to start (process, connections,
+/// registration with the queue), before the backlog was pushed; kept out of [`line`].
+pub const START_UP: &str = "start_up_seconds";
+
 /// One line for the table: `portal 173, postgres 140, …; machine 390 (interrupts
 /// 40), 1.83 cores busy`.
 pub fn line(per_item: &Value) -> String {
@@ -141,7 +166,14 @@ pub fn line(per_item: &Value) -> String {
         .map(|o| {
             o.iter()
                 .filter(|(k, _)| {
-                    !["machine", "interrupts", "cores_busy", VACUUM_AFTER].contains(&k.as_str())
+                    ![
+                        "machine",
+                        "interrupts",
+                        "cores_busy",
+                        VACUUM_AFTER,
+                        START_UP,
+                    ]
+                    .contains(&k.as_str())
                 })
                 .map(|(k, v)| format!("{k} {:.0}", v.as_f64().unwrap_or(f64::NAN)))
                 .collect::<Vec<_>>()

@@ -137,7 +137,8 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
     });
     let mut worker_rss = f64::NAN;
     if includes(args, "resend") {
-        let (rows, costs) = resend_levels(stack, args, &url, &practices).await?;
+        let serve_pid = serve.child.id();
+        let (rows, costs) = resend_levels(stack, args, (&url, serve_pid), &practices).await?;
         report["resend"] = rows;
         report["resend_costs_per_request"] = costs;
         report["peak_rss_mib_after_resend"] = json!({ "serve": serve.peak_rss_mib() });
@@ -187,13 +188,13 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
     Ok(report)
 }
 
-/// Points 1-2: resends through the API and through pgbench at 16 and 64
-/// connections, against both floors; PostgreSQL's costs per resend, for all
-/// three, at the first level.
+/// Points 1-2: resends through the API (`serve` at `url`, process `serve_pid`) and
+/// through pgbench at 16 and 64 connections, against both floors; the CPU each side
+/// spent per resend; PostgreSQL's costs per resend, for all three, at the first level.
 async fn resend_levels(
     stack: &stack::Stack,
     args: &Args,
-    url: &str,
+    (url, serve_pid): (&str, u32),
     practices: &[seed::Practice],
 ) -> Result<(serde_json::Value, serde_json::Value)> {
     let duration = Duration::from_secs(args.seconds);
@@ -222,10 +223,14 @@ async fn resend_levels(
         // PostgreSQL's counters around the first level: the API's costs, then the floors'.
         let first = costs.is_none();
         let before = resend::Counters::read(&stack.db).await?;
+        let cpu_before = cpu::Sample::now(&[serve_pid]);
         let api = resend::api(url, targets.path(), conns, duration)?;
+        let api_cpu = cpu::Sample::now(&[serve_pid]).per_item_since(&cpu_before, api.requests);
         let after_api = resend::Counters::read(&stack.db).await?;
         let db_url = &stack.database_url;
+        let cpu_before = cpu::Sample::now(&[]);
         let txn = resend::Floor::Transaction.run(db_url, seeded, conns, duration)?;
+        let txn_cpu = cpu::Sample::now(&[]).per_item_since(&cpu_before, txn.requests);
         let after_txn = match first {
             true => Some(resend::Counters::read(&stack.db).await?),
             false => None,
@@ -256,8 +261,11 @@ async fn resend_levels(
             p99(&txn),
             p99(&stmt),
         );
+        println!("      CPU per resend, µs: api   {}", cpu::line(&api_cpu));
+        println!("                          floor {}", cpu::line(&txn_cpu));
         rows.push(json!({
             "connections": conns,
+            "cpu_us_per_request": { "api": api_cpu, "floor": txn_cpu },
             "api": api.json(),
             "floor": txn.json(),
             "throughput_ratio": tput(&txn),

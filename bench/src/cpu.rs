@@ -157,6 +157,15 @@ pub const VACUUM_AFTER: &str = "postgres_vacuum_after";
 /// registration with the queue), before the backlog was pushed; kept out of [`line`].
 pub const START_UP: &str = "start_up_seconds";
 
+/// What `target` × the floor's rate leaves `portal` per item, if the service kept
+/// the cores as busy as the floor: the floor's machine CPU per item ÷ `target`, less
+/// everything else the service's run spent per item (PostgreSQL, Redis, the sink,
+/// the load, the kernel). Below zero, no code of the service's own could reach it.
+pub fn portal_budget(floor: &Value, service: &Value, target: f64) -> f64 {
+    let at = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    at(floor, "machine") / target - (at(service, "machine") - at(service, "portal"))
+}
+
 /// One line for the table: `portal 173, postgres 140, …; machine 390 (interrupts
 /// 40), 1.83 cores busy`.
 pub fn line(per_item: &Value) -> String {

@@ -263,9 +263,15 @@ async fn resend_levels(
         );
         println!("      CPU per resend, µs: api   {}", cpu::line(&api_cpu));
         println!("                          floor {}", cpu::line(&txn_cpu));
+        let budget = cpu::portal_budget(&txn_cpu, &api_cpu, 0.7);
+        println!(
+            "      0.7 with the cores as busy as the floor's leaves `portal` {budget:.0} µs per resend beside what the rest spent (it spent {:.0})",
+            api_cpu["portal"].as_f64().unwrap_or(f64::NAN)
+        );
         rows.push(json!({
             "connections": conns,
             "cpu_us_per_request": { "api": api_cpu, "floor": txn_cpu },
+            "portal_budget_us_per_request_at_0_7": budget,
             "api": api.json(),
             "floor": txn.json(),
             "throughput_ratio": tput(&txn),

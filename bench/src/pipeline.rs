@@ -83,8 +83,9 @@ async fn push(stack: &Stack, ids: Vec<uuid::Uuid>) -> Result<()> {
     Ok(())
 }
 
-/// Waits until `workers` email consumers have registered with the queue: started,
-/// connected and about to fetch.
+/// Waits until `workers` email consumers have registered with the queue: started
+/// and about to fetch (their database connections open as their first batches need
+/// them, as a running worker's do after an idle spell).
 async fn registered(stack: &Stack, workers: usize) -> Result<()> {
     let client = redis::Client::open(crate::stack::redis_url())?;
     let mut conn = client.get_multiplexed_async_connection().await?;

@@ -104,26 +104,42 @@ async fn registered(stack: &Stack, workers: usize) -> Result<()> {
     }
 }
 
-/// Delivery jobs the workers have finished (the queue's done set in Redis: one
-/// O(1) look, so polling it every few milliseconds loads nothing). A job is
-/// finished once its outcome is recorded in the outbox.
-async fn finished(stack: &Stack) -> Result<usize> {
-    let client = redis::Client::open(crate::stack::redis_url())?;
-    let mut conn = client.get_multiplexed_async_connection().await?;
-    let key = format!("{}:deliver_email:done", stack.prefix);
-    Ok(redis::cmd("SCARD").arg(key).query_async(&mut conn).await?)
+/// Delivery jobs the workers have finished: the queue's done set in Redis, looked at
+/// over one connection (one O(1) `SCARD` a look, so polling it every few
+/// milliseconds loads nothing). A job is finished once its outcome is recorded in the
+/// outbox.
+struct Finished {
+    conn: redis::aio::MultiplexedConnection,
+    key: String,
 }
 
-/// Waits until `n` delivery jobs are finished in all; false after `limit`.
-async fn wait_for(stack: &Stack, n: usize, limit: Duration, poll: Duration) -> Result<bool> {
-    let started = Instant::now();
-    while finished(stack).await? < n {
-        if started.elapsed() > limit {
-            return Ok(false);
-        }
-        tokio::time::sleep(poll).await;
+impl Finished {
+    async fn open(stack: &Stack) -> Result<Self> {
+        let client = redis::Client::open(crate::stack::redis_url())?;
+        Ok(Self {
+            conn: client.get_multiplexed_async_connection().await?,
+            key: format!("{}:deliver_email:done", stack.prefix),
+        })
     }
-    Ok(true)
+
+    async fn count(&mut self) -> Result<usize> {
+        Ok(redis::cmd("SCARD")
+            .arg(&self.key)
+            .query_async(&mut self.conn)
+            .await?)
+    }
+
+    /// Waits until `n` delivery jobs are finished in all; false after `limit`.
+    async fn wait_for(&mut self, n: usize, limit: Duration, poll: Duration) -> Result<bool> {
+        let started = Instant::now();
+        while self.count().await? < n {
+            if started.elapsed() > limit {
+                return Ok(false);
+            }
+            tokio::time::sleep(poll).await;
+        }
+        Ok(true)
+    }
 }
 
 /// Drains `n` queued deliveries with `workers` worker processes: emails/s, the
@@ -132,6 +148,7 @@ pub async fn drain(stack: &Stack, n: usize, workers: usize) -> Result<(f64, f64,
     reset(stack).await?;
     let before = sent(stack).await?;
     let ids = queue(stack, n).await?;
+    let mut finished = Finished::open(stack).await?;
     // The workers start first, as a running service's do: the backlog arrives at
     // workers that are up, and the clock runs from its push to its last email.
     // Their start-up (process, connections, registration) is timed apart.
@@ -147,7 +164,7 @@ pub async fn drain(stack: &Stack, n: usize, workers: usize) -> Result<(f64, f64,
     let pushed_at = chrono::Utc::now();
     push(stack, ids).await?;
     let limit = Duration::from_secs(300);
-    let mut done = wait_for(stack, n, limit, POLL).await?;
+    let mut done = finished.wait_for(n, limit, POLL).await?;
     // The outbox has the last word: the sweeper pushes again a row that waited in
     // the backlog longer than its grace (10 s), so the done set may count a delivery
     // twice while another is still on its way.
@@ -259,21 +276,22 @@ pub async fn one_email_latency(
     let _worker = stack.worker()?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let http = reqwest::Client::new();
+    let mut finished = Finished::open(stack).await?;
     let mut latencies = Vec::with_capacity(samples);
     let query = "mutation($id: ID!) { resendWelcomeEmail(clientId: $id) { resendsRemaining } }";
     for (i, client) in clients.iter().cycle().take(samples).enumerate() {
-        let before = finished(stack).await?;
+        let before = finished.count().await?;
         let t = Instant::now();
         let body = json!({ "query": query, "variables": { "id": client } });
         crate::load::graphql(&http, url, Some(token), &body).await;
         anyhow::ensure!(
-            wait_for(
-                stack,
-                before + 1,
-                Duration::from_secs(10),
-                Duration::from_millis(2)
-            )
-            .await?,
+            finished
+                .wait_for(
+                    before + 1,
+                    Duration::from_secs(10),
+                    Duration::from_millis(2)
+                )
+                .await?,
             "email {i} never arrived"
         );
         latencies.push(t.elapsed());

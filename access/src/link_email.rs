@@ -10,6 +10,10 @@
 //! one statement is atomic by itself. PostgreSQL alone runs it at twice the rate of
 //! the seven (pgbench, `bench/floor/resend.sql` against `bench/floor/resend_one.sql`).
 //!
+//! [`for_provider_session`] is the same statement with the request's session look-up
+//! as one more `WITH` clause: `resendWelcomeEmail` authenticates its caller and
+//! queues the email in one round trip.
+//!
 //! Lock order stays R4's: every other clause reads the client's id from the bumped
 //! row, so the client row is locked before any link or email row.
 use crate::audit::{self, Actor, AuditEntry};
@@ -17,12 +21,13 @@ use crate::invalidation::{self, Cause};
 use crate::outbox::{self, Outgoing};
 use chrono::{DateTime, Utc};
 use entity::account_link::RevokedReason;
+use entity::audit_event::ActorKind;
 use entity::email_delivery::{Cap, DeliveryStatus};
 use entity::{client, email_delivery};
 use sea_orm::sea_query::Value;
 use sea_orm::{
     ActiveEnum, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    FromQueryResult, IdenStatic, Iterable, Statement, TransactionTrait,
+    FromQueryResult, IdenStatic, Iterable, QueryResult, Statement, TransactionTrait,
 };
 use std::sync::LazyLock;
 use uuid::Uuid;
@@ -117,13 +122,62 @@ pub async fn in_one_statement(
     conn: &impl ConnectionTrait,
     email: LinkEmail,
 ) -> Result<Option<(client::Model, email_delivery::Model)>, DbErr> {
+    let (actor_kind, actor_id) = email.actor.parts();
+    let mut values = common_values(email.client_id, email.organization_id.into(), &email);
+    values[ACTOR_KIND] = actor_kind.to_value().into();
+    values.push(actor_id.into());
+    let Some(row) = run(conn, &KNOWN, values).await? else {
+        return Ok(None);
+    };
+    Ok(Some(answer(&row)?))
+}
+
+/// A provider's live session, as the statement of [`for_provider_session`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionProvider {
+    pub session_id: Uuid,
+    pub provider_id: Uuid,
+    pub organization_id: Uuid,
+}
+
+/// [`queue`] on PostgreSQL for whoever holds the session whose token hashes to
+/// `token_hash`, checked by the same statement: the session must be live at
+/// `email.now` (not signed out, not expired) and a provider's, and the client that
+/// provider's practice's. The request's session look-up and its resend in one
+/// round trip. `None`, having changed nothing, when any of that fails or the client
+/// has no address; `email`'s organization and actor are not used (they are the
+/// session's).
+pub async fn for_provider_session(
+    conn: &impl ConnectionTrait,
+    token_hash: &str,
+    email: LinkEmail,
+) -> Result<Option<(SessionProvider, client::Model, email_delivery::Model)>, DbErr> {
+    let mut values = common_values(email.client_id, token_hash.into(), &email);
+    values[ACTOR_KIND] = ActorKind::Provider.to_value().into();
+    let Some(row) = run(conn, &FOR_SESSION, values).await? else {
+        return Ok(None);
+    };
+    let (client, delivery) = answer(&row)?;
+    let session = SessionProvider {
+        session_id: row.try_get("", "w_session_id")?,
+        provider_id: row.try_get("", "w_provider_id")?,
+        organization_id: client.organization_id,
+    };
+    Ok(Some((session, client, delivery)))
+}
+
+/// Index of the actor's kind in the values (`$11`).
+const ACTOR_KIND: usize = 10;
+
+/// `$1`–`$15` of both statements; `$2` says who asks (the practice's id, or the
+/// session's token hash), `$11` is the actor's kind, set by the caller.
+fn common_values(client_id: Uuid, who: Value, email: &LinkEmail) -> Vec<Value> {
     // What the client gets: an invite until they have a password, a reset after.
     let invite = Outgoing::link(false, "");
     let reset = Outgoing::link(true, "");
-    let (actor_kind, actor_id) = email.actor.parts();
-    let values: Vec<Value> = vec![
-        email.client_id.into(),
-        email.organization_id.into(),
+    vec![
+        client_id.into(),
+        who,
         email.now.into(),
         Uuid::now_v7().into(),
         invite.kind.to_value().into(),
@@ -132,21 +186,28 @@ pub async fn in_one_statement(
         reset.link_kind.map(|k| k.to_value()).into(),
         email.cap.to_value().into(),
         Uuid::now_v7().into(),
-        actor_kind.to_value().into(),
-        actor_id.into(),
-        invite.resent_action().to_value().into(),
-        reset.resent_action().to_value().into(),
-        email.ip.into(),
+        Value::String(None),
         // The trail is dated by the system clock, as `audit::record` dates it.
         Utc::now().into(),
-    ];
-    let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), values);
-    let Some(row) = conn.query_one_raw(statement).await? else {
-        return Ok(None);
-    };
-    let client = client::Model::from_query_result(&row, CLIENT)?;
-    let delivery = email_delivery::Model::from_query_result(&row, DELIVERY)?;
-    Ok(Some((client, delivery)))
+        invite.resent_action().to_value().into(),
+        reset.resent_action().to_value().into(),
+        email.ip.clone().into(),
+    ]
+}
+
+async fn run(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Option<QueryResult>, DbErr> {
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values);
+    conn.query_one_raw(statement).await
+}
+
+fn answer(row: &QueryResult) -> Result<(client::Model, email_delivery::Model), DbErr> {
+    let client = client::Model::from_query_result(row, CLIENT)?;
+    let delivery = email_delivery::Model::from_query_result(row, DELIVERY)?;
+    Ok((client, delivery))
 }
 
 /// Column prefixes of the answer.
@@ -157,10 +218,22 @@ const DELIVERY: &str = "d_";
 const MASKED_EMAIL: &str = "CASE WHEN strpos(c.email, '@') = 0 THEN '***' \
      ELSE left(split_part(c.email, '@', 1), 1) || '***@' || substr(c.email, strpos(c.email, '@') + 1) END";
 
+/// Who the statement acts for.
+enum Who {
+    /// The practice `$2`, the actor `$16`.
+    Known,
+    /// The provider whose live session's token hash is `$2`: a `WITH` clause of its
+    /// own, which the client's `UPDATE` and the audit entry read.
+    Session,
+}
+
+static KNOWN: LazyLock<String> = LazyLock::new(|| statement(Who::Known));
+static FOR_SESSION: LazyLock<String> = LazyLock::new(|| statement(Who::Session));
+
 /// The statement; the constants in its text are the entities' own stored values.
 /// `status = 'queued'` is a constant so that the partial index on queued link
 /// emails applies (see [`DeliveryStatus::in_sql`]).
-static SQL: LazyLock<String> = LazyLock::new(|| {
+fn statement(who: Who) -> String {
     let queued = DeliveryStatus::Queued.to_value();
     let superseded = DeliveryStatus::Superseded.to_value();
     let revoked = RevokedReason::Superseded.to_value();
@@ -184,10 +257,34 @@ static SQL: LazyLock<String> = LazyLock::new(|| {
         ),
     ]
     .join(", ");
+    let (session, organization, actor, answer) = match who {
+        Who::Known => (
+            String::new(),
+            "$2",
+            "$16",
+            format!("{answer} FROM c CROSS JOIN d"),
+        ),
+        Who::Session => (
+            "who AS (\
+                SELECT \"session\".id AS session_id, provider.id AS provider_id, \
+                    provider.organization_id FROM \"session\" \
+                JOIN provider ON provider.id = \"session\".provider_id \
+                WHERE \"session\".token_hash = $2 AND \"session\".revoked_at IS NULL \
+                    AND \"session\".expires_at > $3), "
+                .to_owned(),
+            "(SELECT organization_id FROM who)",
+            "(SELECT provider_id FROM who)",
+            format!(
+                "{answer}, who.session_id AS w_session_id, who.provider_id AS w_provider_id \
+                 FROM c CROSS JOIN d CROSS JOIN who"
+            ),
+        ),
+    };
     format!(
-        "WITH c AS (\
+        "WITH {session}c AS (\
             UPDATE client SET link_generation = link_generation + 1, updated_at = $3 \
-            WHERE id = $1 AND organization_id = $2 AND email IS NOT NULL RETURNING *), \
+            WHERE id = $1 AND organization_id = {organization} AND email IS NOT NULL \
+            RETURNING *), \
          links AS (\
             UPDATE account_link SET revoked_at = $3, revoked_reason = '{revoked}' \
             WHERE client_id = (SELECT id FROM c) AND used_at IS NULL AND revoked_at IS NULL), \
@@ -204,12 +301,12 @@ static SQL: LazyLock<String> = LazyLock::new(|| {
          audit AS (\
             INSERT INTO audit_event (id, organization_id, actor_kind, actor_id, action, \
                 client_id, detail, ip, created_at) \
-            SELECT $10, c.organization_id, $11, $12, \
+            SELECT $10, c.organization_id, $11, {actor}, \
                 CASE WHEN c.password_hash IS NULL THEN $13 ELSE $14 END, c.id, \
-                'to ' || {MASKED_EMAIL}, $15, $16 FROM c) \
-         SELECT {answer} FROM c CROSS JOIN d"
+                'to ' || {MASKED_EMAIL}, $15, $12 FROM c) \
+         SELECT {answer}"
     )
-});
+}
 
 /// [`MASKED_EMAIL`] for one address, for the test that holds it equal to [`crate::outbox::masked`].
 #[doc(hidden)]

@@ -6,7 +6,7 @@ use access::link_email::{self, LinkEmail};
 use access::outbox::{self, Outgoing};
 use chrono::{DateTime, Utc};
 use entity::email_delivery::Cap;
-use entity::{account_link, audit_event, client, email_delivery};
+use entity::{account_link, audit_event, client, email_delivery, provider, session};
 use migration::MigratorTrait;
 use portal_tests::Backend;
 use sea_orm::{
@@ -165,5 +165,110 @@ async fn on_postgresql_the_statement_masks_an_address_as_the_audit_trail_does() 
     ] {
         let in_sql = link_email::masked_in_sql(&db, address).await.unwrap();
         assert_eq!(in_sql, outbox::masked(address), "{address}");
+    }
+}
+
+/// A session of a new provider of `organization_id` (or of `client_id`, a client's
+/// session), expiring at `expires_at`, signed out at `revoked_at`: its token hash and
+/// the provider's id.
+async fn session(
+    db: &DatabaseConnection,
+    organization_id: Uuid,
+    client_id: Option<Uuid>,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+) -> (String, Uuid) {
+    let provider = provider::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        email: Set(format!("{}@practice.example", Uuid::new_v4().simple())),
+        name: Set("Dr. Who".into()),
+        password_hash: Set("$argon2id$stored".into()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let hash = Uuid::new_v4().simple().to_string();
+    session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        token_hash: Set(hash.clone()),
+        provider_id: Set(client_id.is_none().then_some(provider.id)),
+        client_id: Set(client_id),
+        created_at: Set(Utc::now()),
+        expires_at: Set(expires_at),
+        revoked_at: Set(revoked_at),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    (hash, provider.id)
+}
+
+#[tokio::test]
+async fn on_postgresql_the_statement_for_a_session_writes_what_the_steps_write_for_its_provider() {
+    let (_database, db) = postgres().await;
+    let now = Utc::now();
+    let one = client_with_a_pending_link(&db, false, now).await;
+    let steps = client_with_a_pending_link(&db, false, now).await;
+    let later = now + chrono::Duration::hours(1);
+    let (hash, provider_id) = session(&db, one.organization_id, None, later, None).await;
+    let (by, client, delivery) = link_email::for_provider_session(&db, &hash, request(&one, now))
+        .await
+        .unwrap()
+        .expect("queued");
+    assert_eq!(
+        (by.provider_id, by.organization_id),
+        (provider_id, one.organization_id)
+    );
+    assert_eq!((client.id, delivery.client_id), (one.id, one.id));
+    let txn = db.begin().await.unwrap();
+    let as_steps = LinkEmail {
+        actor: Actor::Provider(provider_id),
+        ..request(&steps, now)
+    };
+    link_email::in_steps(&txn, as_steps)
+        .await
+        .unwrap()
+        .expect("queued");
+    txn.commit().await.unwrap();
+    assert_eq!(rows_of(&db, one.id).await, rows_of(&db, steps.id).await);
+}
+
+#[tokio::test]
+async fn on_postgresql_the_statement_for_a_session_changes_nothing_unless_it_is_a_live_providers_of_the_practice()
+ {
+    let (_database, db) = postgres().await;
+    let now = Utc::now();
+    let jane = client_with_a_pending_link(&db, false, now).await;
+    let elsewhere = access::testing::client(&db).await.organization_id;
+    let (later, earlier) = (
+        now + chrono::Duration::hours(1),
+        now - chrono::Duration::seconds(1),
+    );
+    let org = jane.organization_id;
+    let refused = [
+        ("expired", session(&db, org, None, now, None).await.0),
+        (
+            "signed out",
+            session(&db, org, None, later, Some(earlier)).await.0,
+        ),
+        (
+            "a client's",
+            session(&db, org, Some(jane.id), later, None).await.0,
+        ),
+        (
+            "another practice's",
+            session(&db, elsewhere, None, later, None).await.0,
+        ),
+        ("unknown", Uuid::new_v4().simple().to_string()),
+    ];
+    let before = rows_of(&db, jane.id).await;
+    for (which, hash) in refused {
+        let queued = link_email::for_provider_session(&db, &hash, request(&jane, now))
+            .await
+            .unwrap();
+        assert!(queued.is_none(), "{which} session");
+        assert_eq!(rows_of(&db, jane.id).await, before, "{which} session");
     }
 }

@@ -54,6 +54,13 @@ async fn a_resend_needs_an_email_and_a_client_of_ones_own_practice(backend: Back
         matches!(error_code(&anonymous), Some("UNAUTHENTICATED")),
         "{anonymous}"
     );
+    // A session the service never issued (on PostgreSQL the statement that queues
+    // the email checks it): refused as such, and nothing counted.
+    let unknown = access::token::SessionToken::generate();
+    let unknown = app.resend(unknown.expose(), &id).await;
+    assert_eq!(error_code(&unknown), Some("UNAUTHENTICATED"), "{unknown}");
+    let view = app.client_view(&provider.token, &id).await;
+    assert_eq!(view["resendQuota"]["remaining"], 5, "nothing counted");
 
     // A client's own session cannot act as a provider.
     let invite = app.smtp().wait_for("john@example.com", 1).await[0]
@@ -128,6 +135,13 @@ async fn five_resends_pass_and_the_sixth_is_refused_until_a_slot_frees(
     assert_eq!(deliveries_of(&app, &client_id).await, rows_before);
     let actions = app.audit_actions(&client_id).await;
     assert!(actions.iter().any(|a| a == "email.rate_limited"));
+    // A full window is told only to a provider of the client's practice.
+    let stranger = app.signed_in_provider("Other Practice").await;
+    let foreign = app.resend(&stranger.token, &client_id).await;
+    assert_eq!(error_code(&foreign), Some("NOT_FOUND"), "{foreign}");
+    let unknown = access::token::SessionToken::generate();
+    let unknown = app.resend(unknown.expose(), &client_id).await;
+    assert_eq!(error_code(&unknown), Some("UNAUTHENTICATED"), "{unknown}");
 
     // Just before the oldest leaves the window: still refused. Just after: allowed.
     app.clock

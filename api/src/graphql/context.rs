@@ -1,14 +1,15 @@
 //! What a resolver knows about the request: the app state, the viewer, the caller's IP.
 use super::error::IntoGraphql;
-use crate::error::AppError;
-use crate::service::sessions::{ClientActor, ProviderActor, Viewer};
+use crate::service::sessions::{Caller, ClientActor, ProviderActor, Viewer};
 use crate::state::AppState;
 use async_graphql::Context;
+use std::sync::Arc;
 
-/// Per-request data placed in the GraphQL context by the HTTP layer.
+/// Per-request data placed in the GraphQL context by the HTTP layer (one for all the
+/// operations of a batch: the caller is looked up once).
 #[derive(Debug, Clone)]
 pub struct RequestContext {
-    pub viewer: Viewer,
+    pub caller: Arc<Caller>,
     pub ip: Option<String>,
 }
 
@@ -26,31 +27,30 @@ pub fn ip(ctx: &Context<'_>) -> Option<String> {
     request(ctx).ok().and_then(|r| r.ip.clone())
 }
 
-/// The viewer, whoever it is.
-pub fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> {
-    Ok(&request(ctx)?.viewer)
+/// Who sent the request, not yet looked up.
+pub fn caller<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Caller> {
+    Ok(&request(ctx)?.caller)
 }
 
-/// The signed-in provider, or `UNAUTHENTICATED`.
-pub fn provider(ctx: &Context<'_>) -> async_graphql::Result<ProviderActor> {
-    match viewer(ctx)? {
-        Viewer::Provider(actor) => Ok(*actor),
-        Viewer::Client(_) => Err(AppError::Forbidden).gql(),
-        Viewer::Expired => Err(AppError::SessionExpired).gql(),
-        Viewer::Anonymous => Err(AppError::Unauthenticated).gql(),
-    }
+/// The viewer, whoever it is (its session looked up on first use).
+pub async fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> {
+    let state = state(ctx)?;
+    caller(ctx)?
+        .viewer(&state.db, state.clock.now())
+        .await
+        .gql()
+}
+
+/// The signed-in provider, or `UNAUTHENTICATED` / `SESSION_EXPIRED` / `FORBIDDEN`.
+pub async fn provider(ctx: &Context<'_>) -> async_graphql::Result<ProviderActor> {
+    viewer(ctx).await?.provider().gql()
 }
 
 /// The signed-in client, or `UNAUTHENTICATED` / `FORBIDDEN`. Unless
 /// `password_change` is allowed, a client who must change their password is refused.
-pub fn client(ctx: &Context<'_>, password_change: bool) -> async_graphql::Result<ClientActor> {
-    match viewer(ctx)? {
-        Viewer::Client(actor) if actor.must_change_password && !password_change => {
-            Err(AppError::PasswordChangeRequired).gql()
-        }
-        Viewer::Client(actor) => Ok(*actor),
-        Viewer::Provider(_) => Err(AppError::Forbidden).gql(),
-        Viewer::Expired => Err(AppError::SessionExpired).gql(),
-        Viewer::Anonymous => Err(AppError::Unauthenticated).gql(),
-    }
+pub async fn client(
+    ctx: &Context<'_>,
+    password_change: bool,
+) -> async_graphql::Result<ClientActor> {
+    viewer(ctx).await?.client(password_change).gql()
 }

@@ -19,6 +19,85 @@ pub enum Viewer {
     Client(ClientActor),
 }
 
+impl Viewer {
+    /// The signed-in provider, or why not: `UNAUTHENTICATED`, `SESSION_EXPIRED` or
+    /// `FORBIDDEN` (a client).
+    pub fn provider(&self) -> Result<ProviderActor, AppError> {
+        match self {
+            Self::Provider(actor) => Ok(*actor),
+            Self::Client(_) => Err(AppError::Forbidden),
+            Self::Expired => Err(AppError::SessionExpired),
+            Self::Anonymous => Err(AppError::Unauthenticated),
+        }
+    }
+
+    /// The signed-in client, or why not. Unless `password_change` is allowed, a
+    /// client who must change their password is refused.
+    pub fn client(&self, password_change: bool) -> Result<ClientActor, AppError> {
+        match self {
+            Self::Client(actor) if actor.must_change_password && !password_change => {
+                Err(AppError::PasswordChangeRequired)
+            }
+            Self::Client(actor) => Ok(*actor),
+            Self::Provider(_) => Err(AppError::Forbidden),
+            Self::Expired => Err(AppError::SessionExpired),
+            Self::Anonymous => Err(AppError::Unauthenticated),
+        }
+    }
+}
+
+/// Who sent one request: its bearer token, and the viewer that token stands for once
+/// looked up, at most once per request and only when something needs it (an
+/// operation that needs no viewer costs no query). `resendWelcomeEmail` checks the
+/// session in its own statement instead and settles the viewer from its answer.
+#[derive(Debug, Default)]
+pub struct Caller {
+    token: Option<String>,
+    viewer: tokio::sync::OnceCell<Viewer>,
+}
+
+impl Caller {
+    /// The caller presenting `token` (`None`: no `Authorization` header).
+    pub fn new(token: Option<&str>) -> Self {
+        Self {
+            token: token.map(str::to_owned),
+            viewer: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The viewer, looked up on first use.
+    pub async fn viewer(
+        &self,
+        conn: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<&Viewer, AppError> {
+        self.viewer
+            .get_or_try_init(|| async {
+                match &self.token {
+                    None => Ok(Viewer::Anonymous),
+                    Some(token) => resolve(conn, token, now).await,
+                }
+            })
+            .await
+    }
+
+    /// The viewer if it has been looked up (or settled) already.
+    pub fn known(&self) -> Option<&Viewer> {
+        self.viewer.get()
+    }
+
+    /// The hash a live session's row holds for the presented token; `None` for no
+    /// token or one that cannot be a session's.
+    pub fn token_hash(&self) -> Option<String> {
+        SessionToken::from_presented(self.token.as_deref()?).map(|t| t.hash())
+    }
+
+    /// Records the viewer a statement established for the presented token.
+    pub fn settle(&self, viewer: Viewer) {
+        let _ = self.viewer.set(viewer);
+    }
+}
+
 /// A signed-in provider and the session it came with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProviderActor {

@@ -7,12 +7,13 @@ use super::client_address::ClientAddress;
 use super::graphql_summary::GraphqlSummary;
 use crate::graphql::error::ensure_codes;
 use crate::graphql::{OperationName, RequestContext};
-use crate::service::sessions::{self, Viewer};
+use crate::service::sessions::Caller;
 use async_graphql::{BatchRequest, BatchResponse};
 use poem::http::{HeaderMap, StatusCode, header};
 use poem::web::{Data, Json};
 use poem::{Body, IntoResponse, Response, handler};
 use serde_json::json;
+use std::sync::Arc;
 
 /// An error answer outside GraphQL execution, shaped like a GraphQL response.
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
@@ -201,22 +202,10 @@ pub async fn execute(
         let message = format!("A batch must hold 1 to {} operations.", limits.max_batch);
         return refuse(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &message);
     }
-    let viewer = match bearer(headers) {
-        None => Viewer::Anonymous,
-        Some(token) => match sessions::resolve(&web.app.db, token, web.app.clock.now()).await {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::warn!(error = %e, "session look-up failed");
-                return refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "SERVICE_UNAVAILABLE",
-                    "The service is unavailable right now; try again shortly.",
-                );
-            }
-        },
-    };
+    // The session is looked up when an operation first needs the viewer.
+    let caller = Arc::new(Caller::new(bearer(headers)));
     let ip = client.text();
-    let context = RequestContext { viewer, ip };
+    let context = RequestContext { caller, ip };
     let (batch, names) = named(batch);
     let batch = batch.data(context);
     let mut response = web.schema.execute_batch(batch).await;

@@ -83,7 +83,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The current and the new password.")] input: ChangePasswordInput,
     ) -> async_graphql::Result<ChangePasswordPayload> {
-        let actor = client(ctx, true)?;
+        let actor = client(ctx, true).await?;
         bounded_password(&input.current_password, "currentPassword")
             .map_err(AppError::from)
             .gql()?;

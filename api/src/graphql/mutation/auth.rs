@@ -38,9 +38,9 @@ impl AuthMutation {
 
     /// Ends the current session (provider or client); its token stops working at once.
     async fn sign_out(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let who = match client(ctx, true) {
+        let who = match client(ctx, true).await {
             Ok(actor) => auth::SigningOut::Client(actor),
-            Err(_) => auth::SigningOut::Provider(provider(ctx)?),
+            Err(_) => auth::SigningOut::Provider(provider(ctx).await?),
         };
         auth::sign_out(state(ctx)?, who, ip(ctx)).await.gql()?;
         Ok(true)

@@ -45,7 +45,7 @@ impl ClientMutation {
         #[graphql(desc = "The client's names and, optionally, email address.")]
         input: CreateClientInput,
     ) -> async_graphql::Result<CreateClientPayload> {
-        let actor = provider(ctx)?;
+        let actor = provider(ctx).await?;
         let new = parse_new_client(&input).gql()?;
         let created = clients::create_client(state(ctx)?, &actor, new, ip(ctx))
             .await

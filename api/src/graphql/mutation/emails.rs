@@ -1,7 +1,7 @@
 //! A provider's actions on a client's access: resend, change email, set password.
 use super::clients::checked_email;
 use crate::error::AppError;
-use crate::graphql::context::{ip, provider, state};
+use crate::graphql::context::{caller, ip, provider, state};
 use crate::graphql::error::IntoGraphql;
 use crate::graphql::query::parse_id;
 use crate::graphql::types::{
@@ -42,9 +42,8 @@ impl EmailMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The client to send a fresh link to.")] client_id: ID,
     ) -> async_graphql::Result<ResendWelcomeEmailPayload> {
-        let actor = provider(ctx)?;
         let client_id = parse_id(&client_id, "clientId").gql()?;
-        let resent = resend::resend_link(state(ctx)?, &actor, client_id, ip(ctx))
+        let resent = resend::resend_link(state(ctx)?, caller(ctx)?, client_id, ip(ctx))
             .await
             .gql()?;
         Ok(ResendWelcomeEmailPayload {
@@ -61,7 +60,7 @@ impl EmailMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The client and the new address.")] input: UpdateClientEmailInput,
     ) -> async_graphql::Result<UpdateClientEmailPayload> {
-        let actor = provider(ctx)?;
+        let actor = provider(ctx).await?;
         let email = checked_email(&input.email, "email", input.confirm_unusual_domain).gql()?;
         let client = own_client(ctx, &actor, &input.client_id, "clientId").await?;
         let change = EmailChange {
@@ -85,7 +84,7 @@ impl EmailMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The client and the password to set.")] input: SetClientPasswordInput,
     ) -> async_graphql::Result<SetClientPasswordPayload> {
-        let actor = provider(ctx)?;
+        let actor = provider(ctx).await?;
         let client = own_client(ctx, &actor, &input.client_id, "clientId").await?;
         let updated = client_accounts::set_by_provider(
             state(ctx)?,

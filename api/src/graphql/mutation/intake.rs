@@ -39,7 +39,7 @@ impl IntakeMutation {
         #[graphql(desc = "The form's title, description and questions.")]
         input: CreateIntakeFormInput,
     ) -> async_graphql::Result<CreateIntakeFormPayload> {
-        let actor = provider(ctx)?;
+        let actor = provider(ctx).await?;
         check_form_text(&input).map_err(AppError::from).gql()?;
         let new = NewForm {
             title: input.title,
@@ -58,7 +58,7 @@ impl IntakeMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The client and the form.")] input: AssignIntakeFormInput,
     ) -> async_graphql::Result<AssignIntakeFormPayload> {
-        let actor = provider(ctx)?;
+        let actor = provider(ctx).await?;
         let client = own_client(ctx, &actor, &input.client_id, "clientId").await?;
         let form_id = parse_id(&input.form_id, "formId").gql()?;
         let assigned = intake::assign(state(ctx)?, &actor, &client, form_id, ip(ctx))
@@ -75,7 +75,7 @@ impl IntakeMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The assignment and the answers.")] input: CompleteIntakeFormInput,
     ) -> async_graphql::Result<CompleteIntakeFormPayload> {
-        let actor = client(ctx, false)?;
+        let actor = client(ctx, false).await?;
         let id = parse_id(&input.assignment_id, "assignmentId").gql()?;
         let done = intake::complete(state(ctx)?, &actor, id, input.answers.0, ip(ctx))
             .await
@@ -91,7 +91,7 @@ impl IntakeMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The client and the message text.")] input: SendMessageInput,
     ) -> async_graphql::Result<SendMessagePayload> {
-        let actor = provider(ctx)?;
+        let actor = provider(ctx).await?;
         let client = own_client(ctx, &actor, &input.client_id, "clientId").await?;
         let sent = messages::send(state(ctx)?, &actor, &client, &input.body, ip(ctx))
             .await

@@ -23,7 +23,7 @@ impl AuditQuery {
         #[graphql(desc = "The endCursor of the previous page, to continue after it.")]
         after: Option<String>,
     ) -> async_graphql::Result<AuditEventConnection> {
-        let actor = provider(ctx)?;
+        let actor = provider(ctx).await?;
         let client_id = client_id
             .map(|id| parse_id(&id, "clientId"))
             .transpose()
@@ -70,7 +70,7 @@ impl AuditQuery {
 
     /// The practice's intake forms.
     async fn intake_forms(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<IntakeForm>> {
-        let actor = provider(ctx)?;
+        let actor = provider(ctx).await?;
         let forms = intake::forms(&state(ctx)?.db, actor.organization_id)
             .await
             .gql()?;

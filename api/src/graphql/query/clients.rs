@@ -36,7 +36,7 @@ impl ClientQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The client's ID.")] id: ID,
     ) -> async_graphql::Result<Option<Client>> {
-        let actor = provider(ctx)?;
+        let actor = provider(ctx).await?;
         let id = parse_id(&id, "id").gql()?;
         let found = clients::find_client(&state(ctx)?.db, &actor, id)
             .await
@@ -59,7 +59,7 @@ impl ClientQuery {
         )]
         search: Option<String>,
     ) -> async_graphql::Result<ClientConnection> {
-        let actor = provider(ctx)?;
+        let actor = provider(ctx).await?;
         let first = page_size(first).gql()?;
         let search = SearchTerm::parse(search.as_deref())
             .map_err(AppError::from)

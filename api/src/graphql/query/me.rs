@@ -14,7 +14,7 @@ pub struct MeQuery;
 impl MeQuery {
     /// The signed-in provider or client; null without a valid session.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Viewer>> {
-        match viewer(ctx)? {
+        match viewer(ctx).await? {
             sessions::Viewer::Provider(actor) => {
                 let p = providers::provider(&state(ctx)?.db, actor.provider_id)
                     .await

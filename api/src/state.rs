@@ -31,8 +31,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Pushes delivery jobs for rows just committed (see [`JobQueue::push_deliveries`]).
+    /// Pushes delivery jobs for rows just committed (see [`JobQueue::push_deliveries`])
+    /// in a task of its own, so that the answer does not wait for the queue: a push
+    /// that fails is only logged either way (the row is `queued`; the sweeper pushes
+    /// it again). The task holds [`Self::background`], so shutdown waits for it.
     pub async fn push_deliveries(&self, ids: impl IntoIterator<Item = Uuid>) {
-        self.queue.push_deliveries(ids).await;
+        let ids: Vec<Uuid> = ids.into_iter().collect();
+        if ids.is_empty() {
+            return;
+        }
+        let running = self.background.clone().read_owned().await;
+        let queue = self.queue.clone();
+        tokio::spawn(async move {
+            queue.push_deliveries(ids).await;
+            drop(running);
+        });
     }
 }

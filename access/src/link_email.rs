@@ -20,17 +20,18 @@ use crate::audit::{self, Actor, AuditEntry};
 use crate::invalidation::{self, Cause};
 use crate::outbox::{self, Outgoing};
 use chrono::{DateTime, Utc};
-use entity::account_link::RevokedReason;
 use entity::audit_event::ActorKind;
-use entity::email_delivery::{Cap, DeliveryStatus};
+use entity::email_delivery::Cap;
 use entity::{client, email_delivery};
 use sea_orm::sea_query::Value;
 use sea_orm::{
     ActiveEnum, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    FromQueryResult, IdenStatic, Iterable, QueryResult, Statement, TransactionTrait,
+    FromQueryResult, QueryResult, Statement, TransactionTrait,
 };
-use std::sync::LazyLock;
+use statement::{CLIENT, DELIVERY, FOR_SESSION, KNOWN, MASKED_EMAIL};
 use uuid::Uuid;
+
+mod statement;
 
 /// Who asks for the email, for whom, and the cap it counts against.
 #[derive(Debug, Clone)]
@@ -123,7 +124,13 @@ pub async fn in_one_statement(
     email: LinkEmail,
 ) -> Result<Option<(client::Model, email_delivery::Model)>, DbErr> {
     let (actor_kind, actor_id) = email.actor.parts();
-    let mut values = common_values(email.client_id, email.organization_id.into(), &email);
+    let what = ForClient {
+        client_id: email.client_id,
+        cap: email.cap,
+        ip: email.ip,
+        now: email.now,
+    };
+    let mut values = common_values(email.organization_id.into(), what);
     values[ACTOR_KIND] = actor_kind.to_value().into();
     values.push(actor_id.into());
     let Some(row) = run(conn, &KNOWN, values).await? else {
@@ -140,19 +147,27 @@ pub struct SessionProvider {
     pub organization_id: Uuid,
 }
 
+/// A link email for a client, asked for by whoever [`for_provider_session`] finds.
+#[derive(Debug, Clone)]
+pub struct ForClient {
+    pub client_id: Uuid,
+    pub cap: Cap,
+    pub ip: Option<String>,
+    pub now: DateTime<Utc>,
+}
+
 /// [`queue`] on PostgreSQL for whoever holds the session whose token hashes to
 /// `token_hash`, checked by the same statement: the session must be live at
 /// `email.now` (not signed out, not expired) and a provider's, and the client that
 /// provider's practice's. The request's session look-up and its resend in one
 /// round trip. `None`, having changed nothing, when any of that fails or the client
-/// has no address; `email`'s organization and actor are not used (they are the
-/// session's).
+/// has no address.
 pub async fn for_provider_session(
     conn: &impl ConnectionTrait,
     token_hash: &str,
-    email: LinkEmail,
+    email: ForClient,
 ) -> Result<Option<(SessionProvider, client::Model, email_delivery::Model)>, DbErr> {
-    let mut values = common_values(email.client_id, token_hash.into(), &email);
+    let mut values = common_values(token_hash.into(), email);
     values[ACTOR_KIND] = ActorKind::Provider.to_value().into();
     let Some(row) = run(conn, &FOR_SESSION, values).await? else {
         return Ok(None);
@@ -171,12 +186,12 @@ const ACTOR_KIND: usize = 10;
 
 /// `$1`–`$15` of both statements; `$2` says who asks (the practice's id, or the
 /// session's token hash), `$11` is the actor's kind, set by the caller.
-fn common_values(client_id: Uuid, who: Value, email: &LinkEmail) -> Vec<Value> {
+fn common_values(who: Value, email: ForClient) -> Vec<Value> {
     // What the client gets: an invite until they have a password, a reset after.
     let invite = Outgoing::link(false, "");
     let reset = Outgoing::link(true, "");
     vec![
-        client_id.into(),
+        email.client_id.into(),
         who,
         email.now.into(),
         Uuid::now_v7().into(),
@@ -191,7 +206,7 @@ fn common_values(client_id: Uuid, who: Value, email: &LinkEmail) -> Vec<Value> {
         Utc::now().into(),
         invite.resent_action().to_value().into(),
         reset.resent_action().to_value().into(),
-        email.ip.clone().into(),
+        email.ip.into(),
     ]
 }
 
@@ -208,104 +223,6 @@ fn answer(row: &QueryResult) -> Result<(client::Model, email_delivery::Model), D
     let client = client::Model::from_query_result(row, CLIENT)?;
     let delivery = email_delivery::Model::from_query_result(row, DELIVERY)?;
     Ok((client, delivery))
-}
-
-/// Column prefixes of the answer.
-const CLIENT: &str = "c_";
-const DELIVERY: &str = "d_";
-
-/// `j***@example.com` as [`crate::outbox::masked`] writes it, in SQL (a test holds them equal).
-const MASKED_EMAIL: &str = "CASE WHEN strpos(c.email, '@') = 0 THEN '***' \
-     ELSE left(split_part(c.email, '@', 1), 1) || '***@' || substr(c.email, strpos(c.email, '@') + 1) END";
-
-/// Who the statement acts for.
-enum Who {
-    /// The practice `$2`, the actor `$16`.
-    Known,
-    /// The provider whose live session's token hash is `$2`: a `WITH` clause of its
-    /// own, which the client's `UPDATE` and the audit entry read.
-    Session,
-}
-
-static KNOWN: LazyLock<String> = LazyLock::new(|| statement(Who::Known));
-static FOR_SESSION: LazyLock<String> = LazyLock::new(|| statement(Who::Session));
-
-/// The statement; the constants in its text are the entities' own stored values.
-/// `status = 'queued'` is a constant so that the partial index on queued link
-/// emails applies (see [`DeliveryStatus::in_sql`]).
-fn statement(who: Who) -> String {
-    let queued = DeliveryStatus::Queued.to_value();
-    let superseded = DeliveryStatus::Superseded.to_value();
-    let revoked = RevokedReason::Superseded.to_value();
-    let columns = |table: &str, prefix: &str, names: Vec<&'static str>| {
-        names
-            .into_iter()
-            .map(|n| format!("{table}.\"{n}\" AS \"{prefix}{n}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let answer = [
-        columns(
-            "c",
-            CLIENT,
-            client::Column::iter().map(|c| c.as_str()).collect(),
-        ),
-        columns(
-            "d",
-            DELIVERY,
-            email_delivery::Column::iter().map(|c| c.as_str()).collect(),
-        ),
-    ]
-    .join(", ");
-    let (session, organization, actor, answer) = match who {
-        Who::Known => (
-            String::new(),
-            "$2",
-            "$16",
-            format!("{answer} FROM c CROSS JOIN d"),
-        ),
-        Who::Session => (
-            "who AS (\
-                SELECT \"session\".id AS session_id, provider.id AS provider_id, \
-                    provider.organization_id FROM \"session\" \
-                JOIN provider ON provider.id = \"session\".provider_id \
-                WHERE \"session\".token_hash = $2 AND \"session\".revoked_at IS NULL \
-                    AND \"session\".expires_at > $3), "
-                .to_owned(),
-            "(SELECT organization_id FROM who)",
-            "(SELECT provider_id FROM who)",
-            format!(
-                "{answer}, who.session_id AS w_session_id, who.provider_id AS w_provider_id \
-                 FROM c CROSS JOIN d CROSS JOIN who"
-            ),
-        ),
-    };
-    format!(
-        "WITH {session}c AS (\
-            UPDATE client SET link_generation = link_generation + 1, updated_at = $3 \
-            WHERE id = $1 AND organization_id = {organization} AND email IS NOT NULL \
-            RETURNING *), \
-         links AS (\
-            UPDATE account_link SET revoked_at = $3, revoked_reason = '{revoked}' \
-            WHERE client_id = (SELECT id FROM c) AND used_at IS NULL AND revoked_at IS NULL), \
-         queued AS (\
-            UPDATE email_delivery SET status = '{superseded}', updated_at = $3 \
-            WHERE client_id = (SELECT id FROM c) AND link_kind IS NOT NULL AND status = '{queued}'), \
-         d AS (\
-            INSERT INTO email_delivery (id, client_id, kind, to_address, link_kind, \
-                link_generation, status, attempts, next_attempt_at, created_at, updated_at, \
-                counted_in) \
-            SELECT $4, c.id, CASE WHEN c.password_hash IS NULL THEN $5 ELSE $6 END, c.email, \
-                CASE WHEN c.password_hash IS NULL THEN $7 ELSE $8 END, c.link_generation, \
-                '{queued}', 0, $3, $3, $3, $9 FROM c RETURNING *), \
-         audit AS (\
-            INSERT INTO audit_event (id, organization_id, actor_kind, actor_id, action, \
-                client_id, detail, ip, created_at) \
-            SELECT $10, c.organization_id, $11, {actor}, \
-                CASE WHEN c.password_hash IS NULL THEN $13 ELSE $14 END, c.id, \
-                'to ' || {MASKED_EMAIL}, $15, $12 FROM c) \
-         SELECT {answer}"
-    )
 }
 
 /// [`MASKED_EMAIL`] for one address, for the test that holds it equal to [`crate::outbox::masked`].

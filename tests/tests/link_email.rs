@@ -2,7 +2,7 @@
 //! work done step by step in a transaction (what SQLite runs): the same rows, the
 //! same refusals, the same masked address.
 use access::audit::Actor;
-use access::link_email::{self, LinkEmail};
+use access::link_email::{self, ForClient, LinkEmail};
 use access::outbox::{self, Outgoing};
 use chrono::{DateTime, Utc};
 use entity::email_delivery::Cap;
@@ -54,6 +54,22 @@ fn request(client: &client::Model, now: DateTime<Utc>) -> LinkEmail {
         cap: Cap::Provider,
         actor: Actor::Provider(Uuid::nil()),
         ip: Some("127.0.0.1".into()),
+        now,
+    }
+}
+
+fn for_client(client: &client::Model, now: DateTime<Utc>) -> ForClient {
+    let LinkEmail {
+        client_id,
+        cap,
+        ip,
+        now,
+        ..
+    } = request(client, now);
+    ForClient {
+        client_id,
+        cap,
+        ip,
         now,
     }
 }
@@ -213,10 +229,11 @@ async fn on_postgresql_the_statement_for_a_session_writes_what_the_steps_write_f
     let steps = client_with_a_pending_link(&db, false, now).await;
     let later = now + chrono::Duration::hours(1);
     let (hash, provider_id) = session(&db, one.organization_id, None, later, None).await;
-    let (by, client, delivery) = link_email::for_provider_session(&db, &hash, request(&one, now))
-        .await
-        .unwrap()
-        .expect("queued");
+    let (by, client, delivery) =
+        link_email::for_provider_session(&db, &hash, for_client(&one, now))
+            .await
+            .unwrap()
+            .expect("queued");
     assert_eq!(
         (by.provider_id, by.organization_id),
         (provider_id, one.organization_id)
@@ -265,7 +282,7 @@ async fn on_postgresql_the_statement_for_a_session_changes_nothing_unless_it_is_
     ];
     let before = rows_of(&db, jane.id).await;
     for (which, hash) in refused {
-        let queued = link_email::for_provider_session(&db, &hash, request(&jane, now))
+        let queued = link_email::for_provider_session(&db, &hash, for_client(&jane, now))
             .await
             .unwrap();
         assert!(queued.is_none(), "{which} session");

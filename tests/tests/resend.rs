@@ -54,6 +54,19 @@ async fn a_resend_needs_an_email_and_a_client_of_ones_own_practice(backend: Back
         matches!(error_code(&anonymous), Some("UNAUTHENTICATED")),
         "{anonymous}"
     );
+    // Who asks is answered first, whatever the input.
+    let anonymous = app.resend("", "not-an-id").await;
+    assert_eq!(
+        error_code(&anonymous),
+        Some("UNAUTHENTICATED"),
+        "{anonymous}"
+    );
+    let malformed = app.resend(&provider.token, "not-an-id").await;
+    assert_eq!(
+        error_code(&malformed),
+        Some("BAD_USER_INPUT"),
+        "{malformed}"
+    );
     // A session the service never issued (on PostgreSQL the statement that queues
     // the email checks it): refused as such, and nothing counted.
     let unknown = access::token::SessionToken::generate();

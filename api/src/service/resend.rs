@@ -3,7 +3,7 @@
 //! a refused or broken request does not use up the client's quota.
 use super::clients;
 use super::resend_cap::{Acquired, Quota, ResendLimiter, Slot};
-use super::sessions::{Caller, ProviderActor, Viewer};
+use super::sessions::Caller;
 use crate::error::{AppError, Limited};
 use crate::state::AppState;
 use access::audit::{self, Actor, AuditAction, AuditEntry};
@@ -210,74 +210,6 @@ impl<'a> CountedSend<'a> {
     }
 }
 
-impl CountedSend<'_> {
-    /// [`Self::resend_owned`] for whoever holds the session `token_hash` names, the
-    /// session checked by the statement that queues the email: one Redis call and one
-    /// statement per resend, the request's session look-up included. The answers are
-    /// those of the look-up followed by [`Self::resend_owned`]: when the statement
-    /// writes nothing, or the cap refuses, `caller` is looked up to tell why (an
-    /// expired session, a client's, another practice's client, no address), and the
-    /// slot, taken first, is given back.
-    pub async fn resend_for_session(
-        &self,
-        caller: &Caller,
-        token_hash: &str,
-        client_id: Uuid,
-        ip: Option<String>,
-        now: DateTime<Utc>,
-    ) -> Result<Resent, AppError> {
-        let provider = async || caller.viewer(self.db, now).await?.provider();
-        let (slot, quota) = match self.limiter.acquire(client_id, now).await? {
-            Acquired::Granted { slot, quota } => (slot, quota),
-            Acquired::Refused { quota } => {
-                let actor = provider().await?;
-                let by = Actor::Provider(actor.provider_id);
-                let organization_id = actor.organization_id;
-                clients::find_owned(self.db, organization_id, client_id)
-                    .await?
-                    .ok_or(AppError::NotFound("Client"))?;
-                let scope = (organization_id, client_id);
-                return Err(self.refuse(scope, quota, by, ip, now).await);
-            }
-        };
-        let email = LinkEmail {
-            // The session's, found by the statement.
-            organization_id: Uuid::nil(),
-            client_id,
-            cap: self.cap,
-            actor: Actor::System,
-            ip,
-            now,
-        };
-        let queued = async {
-            match link_email::for_provider_session(self.db, token_hash, email).await? {
-                Some((session, client, delivery)) => {
-                    caller.settle(Viewer::Provider(ProviderActor {
-                        provider_id: session.provider_id,
-                        organization_id: session.organization_id,
-                        session_id: session.session_id,
-                    }));
-                    Ok((client, delivery))
-                }
-                // Nothing was written: tell apart why.
-                None => {
-                    let actor = provider().await?;
-                    match clients::find_owned(self.db, actor.organization_id, client_id).await? {
-                        None => Err(AppError::NotFound("Client")),
-                        Some(_) => Err(AppError::ClientHasNoEmail),
-                    }
-                }
-            }
-        };
-        let (client, delivery) = self.holding(slot, queued).await?;
-        Ok(Resent {
-            client,
-            delivery,
-            quota,
-        })
-    }
-}
-
 /// In the caller's transaction: ends every earlier link (R4), queues `email` under
 /// the new generation and audits it as a resend of its kind.
 pub async fn queue_link_email(
@@ -324,5 +256,6 @@ pub async fn resend_link(
     Ok(resent)
 }
 
+mod for_session;
 #[cfg(test)]
 mod tests;

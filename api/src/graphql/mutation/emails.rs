@@ -42,7 +42,14 @@ impl EmailMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The client to send a fresh link to.")] client_id: ID,
     ) -> async_graphql::Result<ResendWelcomeEmailPayload> {
-        let client_id = parse_id(&client_id, "clientId").gql()?;
+        let client_id = match parse_id(&client_id, "clientId") {
+            Ok(id) => id,
+            // Who is asking comes first, as for every other provider operation.
+            Err(e) => {
+                provider(ctx).await?;
+                return Err(e).gql();
+            }
+        };
         let resent = resend::resend_link(state(ctx)?, caller(ctx)?, client_id, ip(ctx))
             .await
             .gql()?;

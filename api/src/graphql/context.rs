@@ -41,7 +41,8 @@ pub async fn viewer<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Viewer> 
         .gql()
 }
 
-/// The signed-in provider, or `UNAUTHENTICATED` / `SESSION_EXPIRED` / `FORBIDDEN`.
+/// The signed-in provider, or `UNAUTHENTICATED` (no session, or an expired one) /
+/// `FORBIDDEN`.
 pub async fn provider(ctx: &Context<'_>) -> async_graphql::Result<ProviderActor> {
     viewer(ctx).await?.provider().gql()
 }

@@ -20,8 +20,8 @@ pub enum Viewer {
 }
 
 impl Viewer {
-    /// The signed-in provider, or why not: `UNAUTHENTICATED`, `SESSION_EXPIRED` or
-    /// `FORBIDDEN` (a client).
+    /// The signed-in provider, or why not: `UNAUTHENTICATED` (no session, or an
+    /// expired one) or `FORBIDDEN` (a client).
     pub fn provider(&self) -> Result<ProviderActor, AppError> {
         match self {
             Self::Provider(actor) => Ok(*actor),

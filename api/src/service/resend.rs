@@ -104,6 +104,37 @@ impl<'a> CountedSend<'a> {
         }
     }
 
+    /// The answer to a refused slot for `(organization, client)`: `NOT_FOUND` unless
+    /// it is a client of the practice (a refusal names only those), else
+    /// `RATE_LIMITED`, audited.
+    async fn refuse_owned(
+        &self,
+        (organization_id, client_id): (Uuid, Uuid),
+        quota: Quota,
+        actor: Actor,
+        ip: Option<String>,
+        now: DateTime<Utc>,
+    ) -> AppError {
+        match clients::find_owned(self.db, organization_id, client_id).await {
+            Err(e) => e,
+            Ok(None) => AppError::NotFound("Client"),
+            Ok(Some(_)) => {
+                let scope = (organization_id, client_id);
+                self.refuse(scope, quota, actor, ip, now).await
+            }
+        }
+    }
+
+    /// Why the link email of `organization_id`'s client `client_id` was not queued,
+    /// its statement having written nothing: no such client, or no address.
+    async fn not_queued(&self, organization_id: Uuid, client_id: Uuid) -> AppError {
+        match clients::find_owned(self.db, organization_id, client_id).await {
+            Err(e) => e,
+            Ok(None) => AppError::NotFound("Client"),
+            Ok(Some(_)) => AppError::ClientHasNoEmail,
+        }
+    }
+
     /// Runs `write` in a transaction holding `slot`; gives the slot back if anything
     /// fails.
     pub async fn with_slot<T>(
@@ -176,11 +207,8 @@ impl<'a> CountedSend<'a> {
         let (slot, quota) = match self.limiter.acquire(client_id, now).await? {
             Acquired::Granted { slot, quota } => (slot, quota),
             Acquired::Refused { quota } => {
-                clients::find_owned(self.db, organization_id, client_id)
-                    .await?
-                    .ok_or(AppError::NotFound("Client"))?;
                 let scope = (organization_id, client_id);
-                return Err(self.refuse(scope, quota, actor, ip, now).await);
+                return Err(self.refuse_owned(scope, quota, actor, ip, now).await);
             }
         };
         let email = LinkEmail {
@@ -194,11 +222,7 @@ impl<'a> CountedSend<'a> {
         let queued = async {
             match link_email::queue(self.db, email).await? {
                 Some(queued) => Ok(queued),
-                // Nothing was written: tell apart why.
-                None => match clients::find_owned(self.db, organization_id, client_id).await? {
-                    None => Err(AppError::NotFound("Client")),
-                    Some(_) => Err(AppError::ClientHasNoEmail),
-                },
+                None => Err(self.not_queued(organization_id, client_id).await),
             }
         };
         let (client, delivery) = self.holding(slot, queued).await?;

@@ -3,7 +3,6 @@
 //! the request's session look-up costs no round trip of its own.
 use super::{CountedSend, Resent};
 use crate::error::AppError;
-use crate::service::clients;
 use crate::service::resend_cap::Acquired;
 use crate::service::sessions::{Caller, ProviderActor, Viewer};
 use access::audit::Actor;
@@ -33,12 +32,8 @@ impl CountedSend<'_> {
             Acquired::Refused { quota } => {
                 let actor = provider().await?;
                 let by = Actor::Provider(actor.provider_id);
-                let organization_id = actor.organization_id;
-                clients::find_owned(self.db, organization_id, client_id)
-                    .await?
-                    .ok_or(AppError::NotFound("Client"))?;
-                let scope = (organization_id, client_id);
-                return Err(self.refuse(scope, quota, by, ip, now).await);
+                let scope = (actor.organization_id, client_id);
+                return Err(self.refuse_owned(scope, quota, by, ip, now).await);
             }
         };
         let email = ForClient {
@@ -58,13 +53,9 @@ impl CountedSend<'_> {
                     Ok((client, delivery))
                 }
                 // Nothing was written: tell apart why.
-                None => {
-                    let actor = provider().await?;
-                    match clients::find_owned(self.db, actor.organization_id, client_id).await? {
-                        None => Err(AppError::NotFound("Client")),
-                        Some(_) => Err(AppError::ClientHasNoEmail),
-                    }
-                }
+                None => Err(self
+                    .not_queued(provider().await?.organization_id, client_id)
+                    .await),
             }
         };
         let (client, delivery) = self.holding(slot, queued).await?;

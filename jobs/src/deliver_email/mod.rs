@@ -253,16 +253,36 @@ impl Deliverer {
         recorded
     }
 
+    /// Records the rows of `sent` as sent. The statement is idempotent and the claim
+    /// is still held (its lease is renewed until this returns), so a failure (most
+    /// often a connection the database dropped) is tried again a few times: every
+    /// row left unrecorded would go out a second time once its lease ran out.
     async fn record_sent(
         &self,
         sent: &mut Vec<(Uuid, Option<Uuid>)>,
         outcomes: &mut HashMap<Uuid, Outcome>,
     ) -> Result<(), DbErr> {
-        outcome::set_sent(&self.db, sent, self.clock.now()).await?;
+        let now = self.clock.now();
+        let mut pause = RECORD_SENT_PAUSE;
+        let mut tries = 1;
+        while let Err(e) = outcome::set_sent(&self.db, sent, now).await {
+            if tries == RECORD_SENT_TRIES {
+                return Err(e);
+            }
+            tracing::warn!(emails = sent.len(), error = %e, "recording sent emails failed; trying again");
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+            tries += 1;
+        }
         outcomes.extend(sent.drain(..).map(|(id, _)| (id, Outcome::Sent)));
         Ok(())
     }
 }
+
+/// Tries at recording sent rows, the first pause between them, doubled each time:
+/// ~3 s in all, well inside the lease.
+const RECORD_SENT_TRIES: u32 = 5;
+const RECORD_SENT_PAUSE: Duration = Duration::from_millis(200);
 
 /// How long a sent row waits for the rest of its batch to record with it: a worker
 /// that dies leaves unrecorded (and later sends again) what it sent in this moment.

@@ -14,8 +14,8 @@ WITH c AS (
       AND email IS NOT NULL
     RETURNING *),
 links AS (
-    UPDATE account_link SET revoked_at = now(), revoked_reason = 'superseded'
-    WHERE client_id = (SELECT id FROM c) AND used_at IS NULL AND revoked_at IS NULL),
+    -- Migration 18's function: its snapshot sees links minted while this waited.
+    SELECT portal_end_live_links((SELECT id FROM c), now(), 'superseded') AS ended),
 queued AS (
     UPDATE email_delivery SET status = 'superseded', updated_at = now()
     WHERE client_id = (SELECT id FROM c) AND link_kind IS NOT NULL AND status = 'queued'),
@@ -38,4 +38,4 @@ audit AS (
             ELSE left(split_part(c.email, '@', 1), 1) || '***@'
                 || substr(c.email, strpos(c.email, '@') + 1) END,
         '127.0.0.1', now() FROM c)
-SELECT c.*, d.* FROM c CROSS JOIN d;
+SELECT c.*, d.* FROM c CROSS JOIN d CROSS JOIN links;

@@ -28,6 +28,7 @@ mod m20261130_000014_add_email_delivery_counted_in;
 mod m20261130_000015_create_password_reset_request;
 mod m20261130_000016_index_queued_link_emails;
 mod m20261201_000017_drop_email_delivery_link_fk;
+mod m20261207_000018_end_live_links_function;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Atomic::boxed(m20261130_000015_create_password_reset_request::Migration),
             Atomic::boxed(m20261130_000016_index_queued_link_emails::Migration),
             Atomic::boxed(m20261201_000017_drop_email_delivery_link_fk::Migration),
+            Atomic::boxed(m20261207_000018_end_live_links_function::Migration),
         ]
     }
 }

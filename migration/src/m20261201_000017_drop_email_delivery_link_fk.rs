@@ -31,7 +31,7 @@ impl MigrationTrait for Migration {
 }
 
 /// Runs `sql` on PostgreSQL; nothing elsewhere.
-async fn on_postgres(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+pub(crate) async fn on_postgres(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
     if manager.get_database_backend() != sea_orm_migration::sea_orm::DbBackend::Postgres {
         return Ok(());
     }

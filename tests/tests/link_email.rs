@@ -10,8 +10,8 @@ use entity::{account_link, audit_event, client, email_delivery, provider, sessio
 use migration::MigratorTrait;
 use portal_tests::Backend;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -288,4 +288,57 @@ async fn on_postgresql_the_statement_for_a_session_changes_nothing_unless_it_is_
         assert!(queued.is_none(), "{which} session");
         assert_eq!(rows_of(&db, jane.id).await, before, "{which} session");
     }
+}
+
+/// R4 against a link the worker mints while a resend's statement waits for the
+/// client: the statement's snapshot predates the link, yet the link must end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_link_minted_while_the_statement_waits_for_the_client_still_ends() {
+    let (_database, db) = postgres().await;
+    let now = Utc::now();
+    let jane = client_with_a_pending_link(&db, false, now).await;
+    // The worker's minting transaction: the client held (as `mint_links` holds it),
+    // a new link inserted, not yet committed.
+    let mint = db.begin().await.unwrap();
+    mint.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "SELECT id FROM client WHERE id = $1 FOR SHARE",
+        [jane.id.into()],
+    ))
+    .await
+    .unwrap();
+    let minted = account_link::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        client_id: Set(jane.id),
+        kind: Set(account_link::LinkKind::Invite),
+        token_hash: Set(Uuid::new_v4().simple().to_string()),
+        sent_to_email: Set("jane@example.com".into()),
+        created_at: Set(now),
+        expires_at: Set(None),
+        used_at: Set(None),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        delivery_id: Set(None),
+    }
+    .insert(&mint)
+    .await
+    .unwrap();
+    let resend = {
+        let (db, request) = (db.clone(), request(&jane, now));
+        tokio::spawn(async move { link_email::in_one_statement(&db, request).await })
+    };
+    // The statement has started (its snapshot taken) and waits for the client.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!resend.is_finished(), "the statement waits for the mint");
+    mint.commit().await.unwrap();
+    resend.await.unwrap().unwrap().expect("queued");
+    let link = account_link::Entity::find_by_id(minted.id)
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        link.revoked_at.is_some(),
+        "the link minted meanwhile ended: {link:?}"
+    );
 }

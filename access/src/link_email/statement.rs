@@ -28,7 +28,11 @@ pub(super) static FOR_SESSION: LazyLock<String> = LazyLock::new(|| statement(Who
 
 /// The statement; the constants in its text are the entities' own stored values.
 /// `status = 'queued'` is a constant so that the partial index on queued link
-/// emails applies (see [`DeliveryStatus::in_sql`]).
+/// emails applies (see [`DeliveryStatus::in_sql`]). Live links end in a function of
+/// their own (migration 18), joined into the answer so that it runs: its query takes
+/// its snapshot once the client's row is held, so it also ends a link the worker
+/// committed while the statement waited for that row, which a `WITH` clause (seeing
+/// only what was committed when the statement began) left live.
 fn statement(who: Who) -> String {
     let queued = DeliveryStatus::Queued.to_value();
     let superseded = DeliveryStatus::Superseded.to_value();
@@ -58,7 +62,7 @@ fn statement(who: Who) -> String {
             String::new(),
             "$2",
             "$16",
-            format!("{answer} FROM c CROSS JOIN d"),
+            format!("{answer} FROM c CROSS JOIN d CROSS JOIN links"),
         ),
         Who::Session => (
             "who AS (\
@@ -72,7 +76,7 @@ fn statement(who: Who) -> String {
             "(SELECT provider_id FROM who)",
             format!(
                 "{answer}, who.session_id AS w_session_id, who.provider_id AS w_provider_id \
-                 FROM c CROSS JOIN d CROSS JOIN who"
+                 FROM c CROSS JOIN d CROSS JOIN links CROSS JOIN who"
             ),
         ),
     };
@@ -82,8 +86,7 @@ fn statement(who: Who) -> String {
             WHERE id = $1 AND organization_id = {organization} AND email IS NOT NULL \
             RETURNING *), \
          links AS (\
-            UPDATE account_link SET revoked_at = $3, revoked_reason = '{revoked}' \
-            WHERE client_id = (SELECT id FROM c) AND used_at IS NULL AND revoked_at IS NULL), \
+            SELECT portal_end_live_links((SELECT id FROM c), $3, '{revoked}') AS ended), \
          queued AS (\
             UPDATE email_delivery SET status = '{superseded}', updated_at = $3 \
             WHERE client_id = (SELECT id FROM c) AND link_kind IS NOT NULL AND status = '{queued}'), \

@@ -74,22 +74,24 @@ async fn queue(stack: &Stack, n: usize) -> Result<Vec<uuid::Uuid>> {
     rows.iter().map(|row| Ok(row.try_get("", "id")?)).collect()
 }
 
-/// Pushes the delivery jobs of `ids` as the service does (a script call per
-/// thousand jobs).
-async fn push(stack: &Stack, ids: Vec<uuid::Uuid>) -> Result<()> {
+/// Pushes the delivery jobs of `ids` as the service pushes a backlog (a job per
+/// `DELIVERIES_PER_JOB` rows, a script call per thousand jobs); how many jobs.
+async fn push(stack: &Stack, ids: Vec<uuid::Uuid>) -> Result<usize> {
     let client = redis::Client::open(crate::stack::redis_url())?;
     let (queue, _) = jobs::queue::redis(client.get_connection_manager().await?, &stack.prefix);
-    queue.push_deliveries(ids).await;
-    Ok(())
+    let emails = ids.len();
+    let jobs = queue.push_deliveries(ids).await;
+    anyhow::ensure!(jobs > 0 || emails == 0, "the push failed");
+    Ok(jobs)
 }
 
-/// Waits until `workers` email consumers have registered with the queue: started
+/// Waits until `workers` backlog consumers have registered with the queue: started
 /// and about to fetch (their database connections open as their first batches need
 /// them, as a running worker's do after an idle spell).
 async fn registered(stack: &Stack, workers: usize) -> Result<()> {
     let client = redis::Client::open(crate::stack::redis_url())?;
     let mut conn = client.get_multiplexed_async_connection().await?;
-    let key = format!("{}:deliver_email:workers", stack.prefix);
+    let key = format!("{}:{BACKLOG}:workers", stack.prefix);
     let started = Instant::now();
     loop {
         let n: usize = redis::cmd("ZCARD").arg(&key).query_async(&mut conn).await?;
@@ -104,21 +106,25 @@ async fn registered(stack: &Stack, workers: usize) -> Result<()> {
     }
 }
 
-/// Delivery jobs the workers have finished: the queue's done set in Redis, looked at
+/// The queue of backlogs (`DeliverEmails`), and that of single emails.
+const BACKLOG: &str = "deliver_emails";
+const ONE_EMAIL: &str = "deliver_email";
+
+/// Delivery jobs the workers have finished: a queue's done set in Redis, looked at
 /// over one connection (one O(1) `SCARD` a look, so polling it every few
-/// milliseconds loads nothing). A job is finished once its outcome is recorded in the
-/// outbox.
+/// milliseconds loads nothing). A job is finished once the outcomes of all its
+/// deliveries are recorded in the outbox.
 struct Finished {
     conn: redis::aio::MultiplexedConnection,
     key: String,
 }
 
 impl Finished {
-    async fn open(stack: &Stack) -> Result<Self> {
+    async fn open(stack: &Stack, queue: &str) -> Result<Self> {
         let client = redis::Client::open(crate::stack::redis_url())?;
         Ok(Self {
             conn: client.get_multiplexed_async_connection().await?,
-            key: format!("{}:deliver_email:done", stack.prefix),
+            key: format!("{}:{queue}:done", stack.prefix),
         })
     }
 
@@ -148,7 +154,7 @@ pub async fn drain(stack: &Stack, n: usize, workers: usize) -> Result<(f64, f64,
     reset(stack).await?;
     let before = sent(stack).await?;
     let ids = queue(stack, n).await?;
-    let mut finished = Finished::open(stack).await?;
+    let mut finished = Finished::open(stack, BACKLOG).await?;
     // The workers start first, as a running service's do: the backlog arrives at
     // workers that are up, and the clock runs from its push to its last email.
     // Their start-up (process, connections, registration) is timed apart.
@@ -162,9 +168,9 @@ pub async fn drain(stack: &Stack, n: usize, workers: usize) -> Result<(f64, f64,
     let cpu_before = cpu::Sample::now(&pids);
     let started = Instant::now();
     let pushed_at = chrono::Utc::now();
-    push(stack, ids).await?;
+    let jobs = push(stack, ids).await?;
     let limit = Duration::from_secs(300);
-    let mut done = finished.wait_for(n, limit, POLL).await?;
+    let mut done = finished.wait_for(jobs, limit, POLL).await?;
     // The outbox has the last word: the sweeper pushes again a row that waited in
     // the backlog longer than its grace (10 s), so the done set may count a delivery
     // twice while another is still on its way.
@@ -276,7 +282,7 @@ pub async fn one_email_latency(
     let _worker = stack.worker()?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let http = reqwest::Client::new();
-    let mut finished = Finished::open(stack).await?;
+    let mut finished = Finished::open(stack, ONE_EMAIL).await?;
     let mut latencies = Vec::with_capacity(samples);
     let query = "mutation($id: ID!) { resendWelcomeEmail(clientId: $id) { resendsRemaining } }";
     for (i, client) in clients.iter().cycle().take(samples).enumerate() {

@@ -203,8 +203,10 @@ impl Stack {
         if !keys.is_empty() {
             cleanup.del(keys).ignore();
         }
-        let queue = format!("{}:deliver_email", self.prefix);
-        cleanup.zrem("core:apalis:queues:list", queue).ignore();
+        for queue in ["deliver_email", "deliver_emails", "check_intake_forms"] {
+            let queue = format!("{}:{queue}", self.prefix);
+            cleanup.zrem("core:apalis:queues:list", queue).ignore();
+        }
         let () = cleanup.query_async(&mut conn).await?;
         Ok(())
     }

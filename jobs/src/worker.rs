@@ -4,7 +4,9 @@ use crate::check_intake_forms;
 use crate::deliver_email::{Batcher, Deliverer, Outcome};
 use crate::maintenance;
 use crate::periodic::{FailureLog, every};
-use crate::queue::{self, CheckIntakeForms, DeliverEmail, Handlers, JobQueue, WorkerBackend};
+use crate::queue::{
+    self, CheckIntakeForms, DeliverEmail, DeliverEmails, Handlers, JobQueue, WorkerBackend,
+};
 use crate::sweeper;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,23 +41,37 @@ impl Handlers for JobContext {
     /// Errors are logged, never returned: the outbox row records what happened,
     /// and the sweeper, not the queue's retry, drives the next attempt.
     async fn deliver(&self, job: DeliverEmail) {
-        let id = job.delivery_id;
-        match self.batcher.deliver(id).await {
-            Ok(Outcome::Skipped) => tracing::debug!(delivery_id = %id, "nothing to do"),
-            Ok(outcome) => tracing::debug!(delivery_id = %id, ?outcome, "delivery handled"),
-            Err(e) => {
-                tracing::warn!(delivery_id = %id, error = %e, "delivery failed; the sweeper will retry")
-            }
-        }
+        self.deliver_all([job.delivery_id]).await
+    }
+
+    async fn deliver_backlog(&self, job: DeliverEmails) {
+        self.deliver_all(job.delivery_ids).await
     }
 
     /// A check that fails stays pending and is swept.
     async fn check_intake(&self, job: CheckIntakeForms) {
         let d = &self.deliverer;
         match check_intake_forms::run(&d.db, &d.clock, job.client_id).await {
-            Ok(queued) => self.queue.push_deliveries(queued).await,
+            Ok(queued) => {
+                self.queue.push_deliveries(queued).await;
+            }
             Err(e) => {
                 tracing::warn!(client_id = %job.client_id, error = %e, "intake check failed; will retry")
+            }
+        }
+    }
+}
+
+impl JobContext {
+    /// Hands `ids` to the batcher together and waits for their outcomes.
+    async fn deliver_all(&self, ids: impl IntoIterator<Item = uuid::Uuid>) {
+        for (id, outcome) in self.batcher.deliver_all(ids).await {
+            match outcome {
+                Ok(Outcome::Skipped) => tracing::debug!(delivery_id = %id, "nothing to do"),
+                Ok(outcome) => tracing::debug!(delivery_id = %id, ?outcome, "delivery handled"),
+                Err(e) => {
+                    tracing::warn!(delivery_id = %id, error = %e, "delivery failed; the sweeper will retry")
+                }
             }
         }
     }
@@ -72,8 +88,11 @@ impl Worker {
             promote_log: Arc::new(FailureLog::new("promoting due jobs")),
         });
         let vacuum = match &self.backend {
-            WorkerBackend::Redis { deliver, .. } => Some(tokio::spawn(vacuum_redis(
+            WorkerBackend::Redis {
+                deliver, backlog, ..
+            } => Some(tokio::spawn(vacuum_redis(
                 (**deliver).clone(),
+                (**backlog).clone(),
                 stop.clone(),
             ))),
             WorkerBackend::Memory { .. } => None,
@@ -112,11 +131,18 @@ impl Worker {
 }
 
 async fn vacuum_redis(
-    storage: apalis_redis::RedisStorage<DeliverEmail>,
+    emails: apalis_redis::RedisStorage<DeliverEmail>,
+    backlog: apalis_redis::RedisStorage<DeliverEmails>,
     stop: watch::Receiver<bool>,
 ) {
     every(maintenance::EVERY, stop, || async {
-        match queue::vacuum(&storage, queue::KEEP_FINISHED).await {
+        let removed = match queue::vacuum(&emails, queue::KEEP_FINISHED).await {
+            Ok(n) => queue::vacuum(&backlog, queue::KEEP_FINISHED)
+                .await
+                .map(|m| n + m),
+            Err(e) => Err(e),
+        };
+        match removed {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "removed finished jobs from Redis"),
             Err(e) => tracing::warn!(error = %e, "Redis vacuum failed; will retry"),
@@ -130,7 +156,9 @@ async fn sweep_once(ctx: &JobContext, grace: Duration) {
     let d = &ctx.deliverer;
     ctx.promote_log.observe(ctx.queue.promote_due().await);
     match sweeper::due_deliveries(&d.db, &d.clock, grace).await {
-        Ok(due) => ctx.queue.push_deliveries(due).await,
+        Ok(due) => {
+            ctx.queue.push_deliveries(due).await;
+        }
         Err(e) => tracing::warn!(error = %e, "sweep failed; will retry"),
     }
     match check_intake_forms::overdue(&d.db, &d.clock, grace).await {

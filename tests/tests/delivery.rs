@@ -8,8 +8,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use std::time::Duration;
 
-/// The Redis queue's housekeeping.
+/// The Redis queue's housekeeping, and how workers share a backlog.
 mod delivery {
+    pub mod backlog;
     pub mod redis_queue;
 }
 

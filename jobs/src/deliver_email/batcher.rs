@@ -36,15 +36,35 @@ impl Batcher {
 
     /// Delivers `delivery_id` in the next batch; its outcome.
     pub async fn deliver(&self, delivery_id: Uuid) -> Result<Outcome, JobError> {
-        let (reply, outcome) = oneshot::channel();
-        let stopped = || JobError::Batch("the worker stopped handling deliveries".into());
-        self.jobs
-            .send((delivery_id, reply))
-            .map_err(|_| stopped())?;
+        let (id, outcome) = self.deliver_all([delivery_id]).await.remove(0);
+        debug_assert_eq!(id, delivery_id);
         outcome
-            .await
-            .map_err(|_| stopped())?
-            .map_err(JobError::Batch)
+    }
+
+    /// Delivers `ids` (handed over together, so they go in the same batch when it has
+    /// room); each one's outcome, in order.
+    pub async fn deliver_all(
+        &self,
+        ids: impl IntoIterator<Item = Uuid>,
+    ) -> Vec<(Uuid, Result<Outcome, JobError>)> {
+        let stopped = || JobError::Batch("the worker stopped handling deliveries".into());
+        let waiting: Vec<_> = ids
+            .into_iter()
+            .map(|id| {
+                let (reply, outcome) = oneshot::channel();
+                let handed = self.jobs.send((id, reply)).is_ok();
+                (id, handed.then_some(outcome))
+            })
+            .collect();
+        let mut outcomes = Vec::with_capacity(waiting.len());
+        for (id, outcome) in waiting {
+            let outcome = match outcome {
+                Some(outcome) => outcome.await.map_err(|_| stopped()),
+                None => Err(stopped()),
+            };
+            outcomes.push((id, outcome.and_then(|o| o.map_err(JobError::Batch))));
+        }
+        outcomes
     }
 }
 

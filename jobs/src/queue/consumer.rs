@@ -1,5 +1,8 @@
 //! Running job handlers on apalis workers until told to stop.
-use super::{CheckIntakeForms, DeliverEmail, WorkerBackend, promote_due, since_heartbeat};
+use super::{
+    CheckIntakeForms, DELIVERIES_PER_JOB, DeliverEmail, DeliverEmails, WorkerBackend, promote_due,
+    since_heartbeat,
+};
 use crate::periodic::FailureLog;
 use apalis::prelude::*;
 use apalis_redis::RedisStorage;
@@ -14,6 +17,8 @@ pub trait Handlers: Send + Sync + 'static {
     /// May be dropped midway (see `deliver` below): whatever must not be cut off
     /// runs in a task of its own.
     fn deliver(&self, job: DeliverEmail) -> impl Future<Output = ()> + Send;
+    /// Likewise.
+    fn deliver_backlog(&self, job: DeliverEmails) -> impl Future<Output = ()> + Send;
     fn check_intake(&self, job: CheckIntakeForms) -> impl Future<Output = ()> + Send;
 }
 
@@ -23,8 +28,9 @@ const INTAKE_CONCURRENCY: usize = 8;
 /// (apalis-redis 1.0 otherwise waits for its heartbeat, 30 s, to fetch new jobs).
 /// About 100 small Lua scripts a second per idle worker.
 const POLL: Duration = Duration::from_millis(10);
-/// Intake checks are due hours after activation: no hurry to notice one.
-const POLL_INTAKE: Duration = Duration::from_millis(25);
+/// Intake checks are due hours after activation, and a backlog takes seconds to
+/// drain: no hurry to notice either.
+const POLL_SLOW: Duration = Duration::from_millis(25);
 /// The longest pause between restarts of a consumer whose connection keeps failing.
 const MAX_RESTART_DELAY: Duration = Duration::from_secs(30);
 
@@ -46,6 +52,14 @@ pub fn unique_name(role: &str) -> String {
 // cuts nothing off; an intake check runs in a task of its own.
 async fn deliver<H: Handlers>(job: DeliverEmail, h: Data<Arc<H>>) -> Result<(), BoxDynError> {
     h.deliver(job).await;
+    Ok(())
+}
+
+async fn deliver_backlog<H: Handlers>(
+    job: DeliverEmails,
+    h: Data<Arc<H>>,
+) -> Result<(), BoxDynError> {
+    h.deliver_backlog(job).await;
     Ok(())
 }
 
@@ -78,14 +92,48 @@ macro_rules! run_consumer {
     }};
 }
 
-/// Runs both consumers until `stop` turns true, the email one with `concurrency`
-/// jobs at once; promotion failures before each (re)start are reported to
-/// `promote_log`, which the sweeper shares.
+/// Starts an embedded consumer of `storage` in a task of its own.
+macro_rules! spawn_embedded {
+    ($role:expr, $storage:expr, $handlers:expr, $handler:expr, $concurrency:expr, $stop:expr) => {{
+        let (name, storage, h, stop) = (unique_name($role), $storage, $handlers.clone(), $stop.clone());
+        tokio::spawn(async move {
+            if let Err(e) = run_consumer!(name, storage, h, $handler, $concurrency, stop) {
+                tracing::error!(error = %e, "embedded {} consumer stopped", $role);
+            }
+        })
+    }};
+}
+
+/// Starts a consumer of the Redis `storage` in a task of its own, polling every
+/// `$poll`, restarted (under a new name) after an error or a stall; due jobs are
+/// promoted before each start, failures reported to `$log`.
+macro_rules! spawn_redis {
+    ($suffix:expr, $storage:expr, $handlers:expr, $handler:expr, $concurrency:expr, $poll:expr, $log:expr, $stop:expr) => {{
+        let (storage, h, log) = ($storage, $handlers.clone(), $log.clone());
+        tokio::spawn(restart_on_error($stop.clone(), move |name, stop| {
+            let (storage, h, log) = ((*storage).clone(), h.clone(), log.clone());
+            async move {
+                log.observe(promote_due(&storage).await);
+                let backend = storage.clone().poll_with_interval($poll);
+                let name = format!("{name}{}", $suffix);
+                let worker = name.clone();
+                let run =
+                    async move { run_consumer!(worker, backend, h, $handler, $concurrency, stop) };
+                watched(&storage, &name, run).await
+            }
+        }))
+    }};
+}
+
+/// Runs the three consumers until `stop` turns true: single emails with
+/// `concurrency` jobs at once, backlogs with as many emails in hand (jobs of
+/// [`DELIVERIES_PER_JOB`]), intake checks; promotion failures before each (re)start
+/// are reported to `promote_log`, which the sweeper shares.
 ///
 /// Each consumer runs in a task of its own. In one task (`join!`) every wake of
 /// either polled both, and an apalis consumer that is polled fetches: while emails
 /// flowed, the empty intake queue was fetched ~360 times a second (`redis-cli
-/// monitor`) instead of once per [`POLL_INTAKE`]. The same cross-polling had made
+/// monitor`) instead of once per [`POLL_SLOW`]. The same cross-polling had made
 /// the email queue look for new jobs more often than its interval, so that interval
 /// is now shorter ([`POLL`]).
 pub async fn consume<H: Handlers>(
@@ -95,70 +143,80 @@ pub async fn consume<H: Handlers>(
     stop: watch::Receiver<bool>,
     promote_log: Arc<FailureLog>,
 ) {
-    let (emails, checks) = match backend {
-        WorkerBackend::Memory { deliver: d, intake } => {
-            let (h, s) = (handlers.clone(), stop.clone());
-            let name = unique_name("embedded");
-            let emails = tokio::spawn(async move {
-                if let Err(e) = run_consumer!(name, d, h, deliver::<H>, concurrency, s) {
-                    tracing::error!(error = %e, "embedded worker stopped");
-                }
-            });
-            let name = unique_name("embedded-intake");
-            let checks = tokio::spawn(async move {
-                let checks = run_consumer!(
-                    name,
+    let backlogs = concurrency.div_ceil(DELIVERIES_PER_JOB);
+    let consumers = match backend {
+        WorkerBackend::Memory {
+            deliver: emails,
+            backlog,
+            intake,
+        } => [
+            spawn_embedded!(
+                "embedded",
+                emails,
+                handlers,
+                deliver::<H>,
+                concurrency,
+                stop
+            ),
+            spawn_embedded!(
+                "embedded-backlog",
+                backlog,
+                handlers,
+                deliver_backlog::<H>,
+                backlogs,
+                stop
+            ),
+            spawn_embedded!(
+                "embedded-intake",
+                intake,
+                handlers,
+                check_intake::<H>,
+                INTAKE_CONCURRENCY,
+                stop
+            ),
+        ],
+        WorkerBackend::Redis {
+            deliver: emails,
+            backlog,
+            intake,
+        } => {
+            let log = promote_log;
+            [
+                spawn_redis!(
+                    "",
+                    emails,
+                    handlers,
+                    deliver::<H>,
+                    concurrency,
+                    POLL,
+                    log,
+                    stop
+                ),
+                spawn_redis!(
+                    "-backlog",
+                    backlog,
+                    handlers,
+                    deliver_backlog::<H>,
+                    backlogs,
+                    POLL_SLOW,
+                    log,
+                    stop
+                ),
+                spawn_redis!(
+                    "-intake",
                     intake,
                     handlers,
                     check_intake::<H>,
                     INTAKE_CONCURRENCY,
+                    POLL_SLOW,
+                    log,
                     stop
-                );
-                if let Err(e) = checks {
-                    tracing::error!(error = %e, "embedded intake worker stopped");
-                }
-            });
-            (emails, checks)
-        }
-        WorkerBackend::Redis { deliver: d, intake } => {
-            let (h, log) = (handlers.clone(), promote_log.clone());
-            let emails = tokio::spawn(restart_on_error(stop.clone(), move |name, stop| {
-                let (storage, h, log) = ((*d).clone(), h.clone(), log.clone());
-                async move {
-                    log.observe(promote_due(&storage).await);
-                    let backend = storage.clone().poll_with_interval(POLL);
-                    let worker = name.clone();
-                    let run = async move {
-                        run_consumer!(worker, backend, h, deliver::<H>, concurrency, stop)
-                    };
-                    watched(&storage, &name, run).await
-                }
-            }));
-            let checks = tokio::spawn(restart_on_error(stop, move |name, stop| {
-                let (storage, h, log) = ((*intake).clone(), handlers.clone(), promote_log.clone());
-                async move {
-                    log.observe(promote_due(&storage).await);
-                    let backend = storage.clone().poll_with_interval(POLL_INTAKE);
-                    let name = format!("{name}-intake");
-                    let worker = name.clone();
-                    let run = async move {
-                        run_consumer!(
-                            worker,
-                            backend,
-                            h,
-                            check_intake::<H>,
-                            INTAKE_CONCURRENCY,
-                            stop
-                        )
-                    };
-                    watched(&storage, &name, run).await
-                }
-            }));
-            (emails, checks)
+                ),
+            ]
         }
     };
-    for ended in [emails.await, checks.await] {
-        if let Err(e) = ended {
+    for ended in consumers {
+        if let Err(e) = ended.await {
             tracing::error!(error = %e, "queue consumer task failed");
         }
     }

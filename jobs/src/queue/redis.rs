@@ -83,8 +83,8 @@ return scan[1]
 
 /// Removes jobs finished more than `keep` ago from Redis: apalis-redis 1.0 keeps
 /// every job's data otherwise, and the outbox already holds the history.
-pub async fn vacuum(
-    storage: &RedisStorage<super::DeliverEmail>,
+pub async fn vacuum<T: Unpin + Send + Sync + 'static>(
+    storage: &RedisStorage<T>,
     keep: Duration,
 ) -> Result<usize, QueueError> {
     use apalis_core::backend::Vacuum;

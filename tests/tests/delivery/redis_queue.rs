@@ -84,20 +84,26 @@ async fn a_backlog_larger_than_apalis_can_unpack_is_promoted_in_chunks() {
     forget(&mut conn, &prefix).await;
 }
 
-/// A backlog pushed at once (the sweeper after an outage) goes in a script call per
-/// chunk, and each chunk is promoted as it lands: apalis never finds more due jobs
-/// than it can promote in one `unpack`.
+/// A backlog pushed at once (the sweeper after an outage) goes in backlog jobs of
+/// `DELIVERIES_PER_JOB` rows, a script call per chunk of jobs, and each chunk is
+/// promoted as it lands (apalis never finds more due jobs than it can promote in
+/// one `unpack`): every delivery is in exactly one job, ready to fetch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_pushed_at_once_lands_ready_to_fetch() {
     let prefix = format!("test:{}", uuid::Uuid::new_v4().simple());
     let client = redis::Client::open(portal_tests::redis_url()).unwrap();
     let (queue, _) = jobs::queue::redis(client.get_connection_manager().await.unwrap(), &prefix);
-    let ids: Vec<uuid::Uuid> = (0..9000).map(|_| uuid::Uuid::new_v4()).collect();
-    queue.push_deliveries(ids.clone()).await;
-    let jobs::queue::JobQueue::Redis { deliver, .. } = &queue else {
+    let ids: Vec<uuid::Uuid> = (0..300_000).map(|_| uuid::Uuid::new_v4()).collect();
+    let expected_jobs = ids.len().div_ceil(jobs::queue::DELIVERIES_PER_JOB);
+    assert!(
+        expected_jobs > 9000,
+        "more jobs than apalis can promote at once"
+    );
+    assert_eq!(queue.push_deliveries(ids.clone()).await, expected_jobs);
+    let jobs::queue::JobQueue::Redis { backlog, .. } = &queue else {
         unreachable!()
     };
-    let config = deliver.get_config().clone();
+    let config = backlog.get_config().clone();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let count = |cmd: &'static str, key: String| {
         let mut conn = conn.clone();
@@ -110,8 +116,11 @@ async fn a_backlog_pushed_at_once_lands_ready_to_fetch() {
         }
     };
     assert_eq!(count("ZCARD", config.scheduled_jobs_set()).await, 0);
-    assert_eq!(count("LLEN", config.active_jobs_list()).await, 9000);
-    // Each job carries its delivery.
+    assert_eq!(
+        count("LLEN", config.active_jobs_list()).await,
+        expected_jobs
+    );
+    // Each delivery is in exactly one job.
     let data: Vec<String> = redis::cmd("HVALS")
         .arg(config.job_data_hash())
         .query_async(&mut conn)
@@ -119,10 +128,10 @@ async fn a_backlog_pushed_at_once_lands_ready_to_fetch() {
         .unwrap();
     let mut pushed: Vec<uuid::Uuid> = data
         .iter()
-        .map(|d| {
-            serde_json::from_str::<jobs::queue::DeliverEmail>(d)
-                .unwrap()
-                .delivery_id
+        .flat_map(|d| {
+            let job = serde_json::from_str::<jobs::queue::DeliverEmails>(d).unwrap();
+            assert!(job.delivery_ids.len() <= jobs::queue::DELIVERIES_PER_JOB);
+            job.delivery_ids
         })
         .collect();
     let mut expected = ids;
@@ -209,6 +218,9 @@ fn script_calls_on(entries: &[redis::Value], set: &str) -> usize {
 async fn the_vacuum_walks_a_large_set_a_chunk_per_call_so_redis_never_blocks_on_it() {
     let client = redis::Client::open(portal_tests::redis_url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    // The slow log holds every command of the tests running alongside too: reading
+    // it may take longer than the default half second.
+    conn.set_response_timeout(Duration::from_secs(30));
     let prefix = format!("test:{}", uuid::Uuid::new_v4().simple());
     let (queue, _) = jobs::queue::redis(client.get_connection_manager().await.unwrap(), &prefix);
     let jobs::queue::JobQueue::Redis { deliver, .. } = &queue else {

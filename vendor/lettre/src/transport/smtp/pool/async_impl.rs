@@ -27,6 +27,11 @@ pub(crate) struct Pool<E: Executor> {
     handle: OnceLock<E::Handle>,
 }
 
+/// portal-access patch: how long a pooled connection may sit idle and still be
+/// reused without a `NOOP` first. A server closes idle connections after minutes
+/// (postfix: 300 s), not within a second.
+const TESTED_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 struct ParkedConnection {
     conn: AsyncSmtpConnection,
     since: Instant,
@@ -170,10 +175,14 @@ impl<E: Executor> Pool<E> {
 
             match conn {
                 Some(conn) => {
+                    let idle = conn.idle_duration();
                     let mut conn = conn.unpark();
 
+                    // portal-access patch: a connection parked moments ago by a send
+                    // that went through is not tested with a `NOOP` (a round trip per
+                    // email); one idle longer is, as before.
                     // TODO: handle the client try another connection if this one isn't good
-                    if !conn.test_connected().await {
+                    if idle >= TESTED_AFTER_IDLE && !conn.test_connected().await {
                         #[cfg(feature = "tracing")]
                         tracing::debug!("dropping a broken connection");
 

@@ -1,7 +1,10 @@
-//! The worker's SMTP connections (lettre's pool, patched in `vendor/lettre`): a
-//! connection a send has just given back is used again at once, without a `NOOP`
-//! round trip first; one that sat idle is tested with a `NOOP` before it is trusted.
+//! The worker's SMTP connections (lettre, patched in `vendor/lettre`): a connection
+//! a send has just given back is used again at once, without a `NOOP` round trip
+//! first, and one that sat idle is tested with a `NOOP` before it is trusted; a
+//! server offering `PIPELINING` gets each envelope in one write, and a refusal in it
+//! is reported as such.
 use jobs::Mailer;
+use jobs::mailer::SendError;
 use jobs::templates::Rendered;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,16 +12,27 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-/// What the server saw: connections opened, `NOOP`s and messages received.
+/// What the server saw: connections opened, `NOOP`s, messages received, and
+/// envelopes whose `MAIL` came with more commands behind it in the same read.
 #[derive(Default)]
 struct Seen {
     connections: AtomicUsize,
     noops: AtomicUsize,
     messages: AtomicUsize,
+    pipelined: AtomicUsize,
 }
 
-/// A minimal SMTP server on a free loopback port that accepts everything and counts.
-async fn counting_server() -> (String, Arc<Seen>) {
+/// How the server behaves: whether it offers `PIPELINING`, and a recipient it
+/// refuses for good.
+#[derive(Clone, Copy, Default)]
+struct Behaviour {
+    pipelining: bool,
+    refuse: Option<&'static str>,
+}
+
+/// A minimal SMTP server on a free loopback port that accepts everything (but
+/// `refuse`) and counts.
+async fn counting_server(behaviour: Behaviour) -> (String, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Seen::default());
@@ -26,18 +40,24 @@ async fn counting_server() -> (String, Arc<Seen>) {
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
             counts.connections.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(converse(socket, counts.clone()));
+            tokio::spawn(converse(socket, counts.clone(), behaviour));
         }
     });
     (url, seen)
 }
 
-async fn converse(socket: tokio::net::TcpStream, seen: Arc<Seen>) {
+async fn converse(socket: tokio::net::TcpStream, seen: Arc<Seen>, behaviour: Behaviour) {
     let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read).lines();
+    let mut reader = BufReader::new(read);
     let _ = write.write_all(b"220 counting ESMTP\r\n").await;
     let mut in_data = false;
-    while let Ok(Some(line)) = lines.next_line().await {
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
         let reply: &[u8] = if in_data {
             if line != "." {
                 continue;
@@ -47,7 +67,17 @@ async fn converse(socket: tokio::net::TcpStream, seen: Arc<Seen>) {
             b"250 queued\r\n"
         } else {
             match line.get(..4).map(str::to_ascii_uppercase).as_deref() {
+                Some("EHLO") if behaviour.pipelining => b"250-counting\r\n250 PIPELINING\r\n",
                 Some("EHLO") | Some("HELO") => b"250 counting\r\n",
+                Some("MAIL") => {
+                    if !reader.buffer().is_empty() {
+                        seen.pipelined.fetch_add(1, Ordering::SeqCst);
+                    }
+                    b"250 OK\r\n"
+                }
+                Some("RCPT") if behaviour.refuse.is_some_and(|r| line.contains(r)) => {
+                    b"550 5.1.1 no such user\r\n"
+                }
                 Some("NOOP") => {
                     seen.noops.fetch_add(1, Ordering::SeqCst);
                     b"250 OK\r\n"
@@ -79,7 +109,7 @@ fn message(i: usize) -> Rendered {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_just_given_back_is_reused_without_a_noop_and_an_idle_one_is_tested() {
-    let (url, seen) = counting_server().await;
+    let (url, seen) = counting_server(Behaviour::default()).await;
     let mailer = Mailer::from_url(&url).unwrap();
     let from = "Client Portal <no-reply@portal.localhost>".parse().unwrap();
     // One after the other: each send finds the connection the last one gave back.
@@ -111,5 +141,48 @@ async fn a_connection_just_given_back_is_reused_without_a_noop_and_an_idle_one_i
         seen.noops.load(Ordering::SeqCst),
         1,
         "one NOOP after the idle spell"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_offering_pipelining_gets_each_envelope_in_one_write_and_refusals_still_count() {
+    let behaviour = Behaviour {
+        pipelining: true,
+        refuse: Some("nobody@example.com"),
+    };
+    let (url, seen) = counting_server(behaviour).await;
+    let mailer = Mailer::from_url(&url).unwrap();
+    let from = "Client Portal <no-reply@portal.localhost>".parse().unwrap();
+    for i in 0..3 {
+        mailer
+            .send(&from, "jane@example.com", message(i))
+            .await
+            .unwrap();
+    }
+    assert_eq!(seen.messages.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        seen.pipelined.load(Ordering::SeqCst),
+        3,
+        "MAIL, RCPT, DATA together"
+    );
+
+    // A refused recipient is a permanent failure with the server's answer, and the
+    // next email goes out (on a fresh connection: the refused one was closed).
+    let refused = mailer
+        .send(&from, "nobody@example.com", message(3))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, SendError::Permanent(reason) if reason.contains("no such user")),
+        "{refused:?}"
+    );
+    mailer
+        .send(&from, "jane@example.com", message(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        seen.messages.load(Ordering::SeqCst),
+        4,
+        "nothing sent to the refused"
     );
 }

@@ -181,6 +181,26 @@ impl AsyncSmtpConnection {
             mail_options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
 
+        // portal-access patch: a server that offers PIPELINING (RFC 2920) gets the
+        // envelope (`MAIL`, every `RCPT`, `DATA`) in one write, and its answers are
+        // read after it, in order: one round trip instead of one per command. The
+        // first refusal is the one reported, and the connection is closed on it (the
+        // answers after it are never read).
+        if self.server_info().supports_feature(Extension::Pipelining) {
+            let mut envelope_commands =
+                Mail::new(envelope.from().cloned(), mail_options).to_string();
+            for to_address in envelope.to() {
+                envelope_commands.push_str(&Rcpt::new(to_address.clone(), vec![]).to_string());
+            }
+            envelope_commands.push_str(&Data.to_string());
+            try_smtp!(self.write(envelope_commands.as_bytes()).await, self);
+            for _ in 0..envelope.to().len() + 2 {
+                try_smtp!(self.read_response().await, self);
+            }
+            let result = try_smtp!(self.message(email).await, self);
+            return Ok(result);
+        }
+
         try_smtp!(
             self.command(Mail::new(envelope.from().cloned(), mail_options))
                 .await,
@@ -320,14 +340,17 @@ impl AsyncSmtpConnection {
         I: Iterator<Item = B>,
         B: AsRef<[u8]>,
     {
+        // portal-access patch: the message and its closing `.` in one write (one
+        // `send` and one segment instead of two per email).
         let mut codec = ClientCodec::new();
+        let mut out_buf = Vec::new();
         for message_part in message {
             let message_part = message_part.as_ref();
-            let mut out_buf = Vec::with_capacity(message_part.len());
+            out_buf.reserve(message_part.len() + 5);
             codec.encode(message_part, &mut out_buf);
-            self.write(out_buf.as_slice()).await?;
         }
-        self.write(b"\r\n.\r\n").await?;
+        out_buf.extend_from_slice(b"\r\n.\r\n");
+        self.write(out_buf.as_slice()).await?;
 
         self.read_response().await
     }

@@ -34,13 +34,6 @@ impl Batcher {
         Self { jobs }
     }
 
-    /// Delivers `delivery_id` in the next batch; its outcome.
-    pub async fn deliver(&self, delivery_id: Uuid) -> Result<Outcome, JobError> {
-        let (id, outcome) = self.deliver_all([delivery_id]).await.remove(0);
-        debug_assert_eq!(id, delivery_id);
-        outcome
-    }
-
     /// Delivers `ids` (handed over together, so they go in the same batch when it has
     /// room); each one's outcome, in order.
     pub async fn deliver_all(

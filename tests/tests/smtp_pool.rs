@@ -99,25 +99,24 @@ async fn converse(socket: tokio::net::TcpStream, seen: Arc<Seen>, behaviour: Beh
     }
 }
 
-fn message(i: usize) -> Rendered {
-    Rendered {
+/// Sends message `i` to `to` through `mailer`.
+async fn send(mailer: &Mailer, to: &str, i: usize) -> Result<(), SendError> {
+    let from = "Client Portal <no-reply@portal.localhost>".parse().unwrap();
+    let message = Rendered {
         subject: format!("Message {i}"),
         text: "Hello".into(),
         html: "<p>Hello</p>".into(),
-    }
+    };
+    mailer.send(&from, to, message).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_just_given_back_is_reused_without_a_noop_and_an_idle_one_is_tested() {
     let (url, seen) = counting_server(Behaviour::default()).await;
     let mailer = Mailer::from_url(&url).unwrap();
-    let from = "Client Portal <no-reply@portal.localhost>".parse().unwrap();
     // One after the other: each send finds the connection the last one gave back.
     for i in 0..5 {
-        mailer
-            .send(&from, "jane@example.com", message(i))
-            .await
-            .unwrap();
+        send(&mailer, "jane@example.com", i).await.unwrap();
         // lettre gives a connection back to its pool in a task of its own.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -131,10 +130,7 @@ async fn a_connection_just_given_back_is_reused_without_a_noop_and_an_idle_one_i
 
     // Idle for longer than a second: tested once before it is used again.
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    mailer
-        .send(&from, "jane@example.com", message(5))
-        .await
-        .unwrap();
+    send(&mailer, "jane@example.com", 5).await.unwrap();
     assert_eq!(seen.messages.load(Ordering::SeqCst), 6);
     assert_eq!(seen.connections.load(Ordering::SeqCst), 1);
     assert_eq!(
@@ -152,12 +148,8 @@ async fn a_server_offering_pipelining_gets_each_envelope_in_one_write_and_refusa
     };
     let (url, seen) = counting_server(behaviour).await;
     let mailer = Mailer::from_url(&url).unwrap();
-    let from = "Client Portal <no-reply@portal.localhost>".parse().unwrap();
     for i in 0..3 {
-        mailer
-            .send(&from, "jane@example.com", message(i))
-            .await
-            .unwrap();
+        send(&mailer, "jane@example.com", i).await.unwrap();
     }
     assert_eq!(seen.messages.load(Ordering::SeqCst), 3);
     assert_eq!(
@@ -168,18 +160,12 @@ async fn a_server_offering_pipelining_gets_each_envelope_in_one_write_and_refusa
 
     // A refused recipient is a permanent failure with the server's answer, and the
     // next email goes out (on a fresh connection: the refused one was closed).
-    let refused = mailer
-        .send(&from, "nobody@example.com", message(3))
-        .await
-        .unwrap_err();
+    let refused = send(&mailer, "nobody@example.com", 3).await.unwrap_err();
     assert!(
         matches!(&refused, SendError::Permanent(reason) if reason.contains("no such user")),
         "{refused:?}"
     );
-    mailer
-        .send(&from, "jane@example.com", message(4))
-        .await
-        .unwrap();
+    send(&mailer, "jane@example.com", 4).await.unwrap();
     assert_eq!(
         seen.messages.load(Ordering::SeqCst),
         4,

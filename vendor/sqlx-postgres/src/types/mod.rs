@@ -212,6 +212,7 @@ use crate::type_info::PgTypeKind;
 use crate::{PgTypeInfo, Postgres};
 
 #[cfg(feature = "json")]
+#[allow(unused_imports)] // portal-access patch: unused without `bigdecimal` or `rust_decimal`; a path dependency is linted
 pub(crate) use sqlx_core::types::Json;
 pub(crate) use sqlx_core::types::Type;
 

@@ -1,5 +1,6 @@
 //! The pool without sqlx's ping on every release (`vendor/README.md`): what that ping
-//! was for still happens. A transaction dropped without commit is rolled back at
+//! was for still happens, and a settled connection is back in the pool the moment it
+//! is let go. A transaction dropped without commit is rolled back at
 //! once, not whenever its connection is next used; a query dropped mid-flight
 //! leaves a connection that answers the next statement correctly.
 use migration::MigratorTrait;
@@ -68,4 +69,31 @@ async fn on_postgresql_a_query_dropped_mid_flight_leaves_a_connection_that_answe
             .unwrap();
         assert_eq!(row.try_get::<i32>("", "n").unwrap(), n);
     }
+}
+
+/// On a single thread nothing spawned runs until the test yields: a connection sqlx
+/// gave back by a task of its own would still be out of the pool here.
+#[tokio::test(flavor = "current_thread")]
+async fn on_postgresql_a_settled_connection_is_back_in_the_pool_as_its_statement_ends() {
+    let database = portal_tests::database::TestDatabase::create(Backend::Postgres).await;
+    let db = pool(&database.url, 1).await;
+    let connections = db.get_postgres_connection_pool();
+    for n in 1..4 {
+        db.execute_raw(sql(&format!("SELECT {n}"))).await.unwrap();
+        assert_eq!(
+            connections.num_idle(),
+            1,
+            "after statement {n}, the pool's one connection is not idle in it"
+        );
+        assert!(connections.try_acquire().is_some());
+    }
+
+    // Not settled (a transaction dropped open): still given back through the ping,
+    // by a task of its own, which rolls the transaction back first.
+    let txn = db.begin().await.unwrap();
+    txn.execute_raw(sql("SELECT 1")).await.unwrap();
+    drop(txn);
+    assert_eq!(connections.num_idle(), 0);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(connections.num_idle(), 1);
 }

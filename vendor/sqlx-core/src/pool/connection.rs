@@ -203,6 +203,23 @@ impl<DB: Database> Drop for PoolConnection<DB> {
             return;
         }
 
+        // portal-access patch: a settled connection (see `return_to_pool` below) goes
+        // back here and now, not by a task spawned for it: on a busy runtime that task
+        // waited its turn behind the requests' own, and meanwhile the connection was
+        // neither in use nor in the pool (seen: a pool of 10 behind 16 busy requests
+        // answered its slowest hundredth in 4 times its median).
+        let pool = &self.pool;
+        let settled = self.live.take_if(|live| {
+            live.raw.is_settled()
+                && pool.options.after_release.is_none()
+                && !pool.is_closed()
+                && !is_beyond_max_lifetime(live, &pool.options)
+        });
+        if let Some(live) = settled {
+            live.float(self.pool.clone()).release();
+            return;
+        }
+
         // We still need to spawn a task to maintain `min_connections`.
         if self.live.is_some() || self.pool.options.min_connections > 0 {
             crate::rt::spawn(self.return_to_pool());

@@ -54,6 +54,7 @@ impl Sample {
     pub fn now(pids: &[u32]) -> Self {
         let me = std::process::id();
         let mut used = BTreeMap::new();
+        let mut postgres_reaped = 0.0;
         let entries = std::fs::read_dir("/proc").into_iter().flatten().flatten();
         for entry in entries {
             let Some(pid) = entry
@@ -63,7 +64,7 @@ impl Sample {
             else {
                 continue;
             };
-            let Some((comm, seconds)) = cpu_seconds(pid) else {
+            let Some((comm, seconds, reaped)) = cpu_seconds(pid) else {
                 continue;
             };
             let component = if pids.contains(&pid) {
@@ -71,6 +72,7 @@ impl Sample {
             } else if pid == me {
                 "bench"
             } else if comm.starts_with("postgres") {
+                postgres_reaped += reaped;
                 "postgres"
             } else if comm == "redis-server" {
                 "redis"
@@ -81,9 +83,12 @@ impl Sample {
             };
             used.insert(pid, (component, seconds));
         }
+        // Backends that ended (a `pgbench` floor's, opened and closed within its
+        // phase): their CPU, from the postmaster's counters of reaped children.
+        used.insert(POSTGRES_REAPED_PID, ("postgres", postgres_reaped));
         // Children this process ran to the end (`wrk`, `pgbench`): the load
         // generator's CPU, from its own counters of reaped children.
-        if let Some(reaped) = reaped_children_seconds() {
+        if let Some((_, _, reaped)) = cpu_seconds(me) {
             used.insert(LOAD_PID, ("load", reaped));
         }
         Self {
@@ -93,8 +98,11 @@ impl Sample {
     }
 
     /// Microseconds of CPU per item of `items` since `earlier`, by component. Counted
-    /// process by process: one that ended in between (a backend of the previous
-    /// phase's worker) takes only its last moments with it, not its whole history.
+    /// process by process: one that ended in between takes only its last moments
+    /// with it, not its whole history. PostgreSQL's backends that ended are counted
+    /// whole, from the postmaster's reaped children, less what the ones already
+    /// running at `earlier` had spent by then (a `pgbench` floor opens and closes
+    /// its connections within its phase: before, its backends' CPU went uncounted).
     /// `machine` is everything the machine spent (other processes and the kernel
     /// too), `interrupts` the part of it in interrupt handlers (also charged, here,
     /// to whichever process they interrupted), and `cores_busy` the machine's busy
@@ -104,6 +112,11 @@ impl Sample {
         for (pid, (component, seconds)) in &self.processes {
             let before = earlier.processes.get(pid).map_or(0.0, |(_, s)| *s);
             *spent.entry(component).or_insert(0.0) += seconds - before;
+        }
+        for (pid, (component, seconds)) in &earlier.processes {
+            if *component == "postgres" && !self.processes.contains_key(pid) {
+                *spent.entry(component).or_insert(0.0) -= seconds;
+            }
         }
         let (now, then) = (&self.machine, &earlier.machine);
         spent.insert("machine", now.busy - then.busy);
@@ -123,30 +136,33 @@ impl Sample {
     }
 }
 
+/// Where [`Sample`] keeps PostgreSQL's ended backends' seconds (no process has it).
+const POSTGRES_REAPED_PID: u32 = u32::MAX;
+
 /// Where [`Sample`] keeps the reaped children's seconds (no process has pid 0).
 const LOAD_PID: u32 = 0;
 
-/// CPU seconds of this process's children that ended and were waited for
-/// (`cutime` + `cstime` in `/proc/self/stat`).
-fn reaped_children_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let close = stat.rfind(')')?;
-    // After the name: state is field 3; cutime and cstime are fields 16 and 17.
-    let mut fields = stat[close + 2..].split_whitespace().skip(13);
-    let user: f64 = fields.next()?.parse().ok()?;
-    let system: f64 = fields.next()?.parse().ok()?;
-    Some((user + system) / USER_HZ)
-}
-
-/// A process's name and its user + system CPU seconds.
-fn cpu_seconds(pid: u32) -> Option<(String, f64)> {
+/// A process's name, its user + system CPU seconds, and those of its children that
+/// ended and were waited for.
+fn cpu_seconds(pid: u32) -> Option<(String, f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (open, close) = (stat.find('(')?, stat.rfind(')')?);
     let comm = stat[open + 1..close].to_owned();
-    let mut fields = stat[close + 2..].split_whitespace().skip(11);
-    let user: f64 = fields.next()?.parse().ok()?;
-    let system: f64 = fields.next()?.parse().ok()?;
-    Some((comm, (user + system) / USER_HZ))
+    // After the name: utime, stime, cutime and cstime are fields 14 to 17.
+    let ticks: Vec<f64> = stat[close + 2..]
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|t| t.parse().unwrap_or(0.0))
+        .collect();
+    let &[user, system, reaped_user, reaped_system] = ticks.as_slice() else {
+        return None;
+    };
+    Some((
+        comm,
+        (user + system) / USER_HZ,
+        (reaped_user + reaped_system) / USER_HZ,
+    ))
 }
 
 /// The key of what PostgreSQL spent per email vacuuming after a drain (kept out of

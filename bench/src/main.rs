@@ -6,6 +6,7 @@ mod cpu;
 mod external;
 mod isolation;
 mod load;
+mod outbox_floor;
 mod pipeline;
 mod pipeline_phase;
 mod resend;

@@ -33,7 +33,7 @@ pub async fn reset(stack: &Stack) -> Result<()> {
 /// Clears the dead row versions a drain leaves (two per email: its claim and its
 /// outcome), as autovacuum would between bursts, so that every drain starts from
 /// the same tables instead of sharing PostgreSQL with the last one's cleanup.
-async fn vacuum(stack: &Stack) -> Result<()> {
+pub async fn vacuum(stack: &Stack) -> Result<()> {
     stack
         .db
         .execute_unprepared("VACUUM email_delivery, account_link")
@@ -55,7 +55,7 @@ async fn sent(stack: &Stack) -> Result<usize> {
 }
 
 /// Queues `n` welcome emails (one per client) in the outbox; their ids.
-async fn queue(stack: &Stack, n: usize) -> Result<Vec<uuid::Uuid>> {
+pub async fn queue(stack: &Stack, n: usize) -> Result<Vec<uuid::Uuid>> {
     let sql = format!(
         "INSERT INTO email_delivery (id, client_id, kind, to_address, link_kind, link_generation, status, attempts, next_attempt_at, created_at, updated_at) \
          SELECT gen_random_uuid(), id, 'welcome', email, 'invite', link_generation, 'queued', 0, now(), now(), now() \
@@ -252,13 +252,8 @@ async fn send_straight(url: &str, n: usize, connections: usize) -> Result<()> {
                         first_name: "Client",
                     };
                     let r = templates::render(to, &EmailContent::Welcome { link: &link })?;
-                    let message = Message::builder()
-                        .message_id(None)
-                        .from(from.clone())
-                        .to(format!("c{i}@bench.example").parse()?)
-                        .subject(r.subject)
-                        .multipart(MultiPart::alternative_plain_html(r.text, r.html))?;
-                    transport.send(message).await?;
+                    let to = format!("c{i}@bench.example");
+                    transport.send(message(&from, &to, r)?).await?;
                 }
                 anyhow::Ok(())
             })
@@ -268,6 +263,19 @@ async fn send_straight(url: &str, n: usize, connections: usize) -> Result<()> {
         task.await??;
     }
     Ok(())
+}
+
+/// The message a floor sends: `rendered` from `from` to `to`, as the worker builds it.
+pub fn message(from: &Mailbox, to: &str, rendered: templates::Rendered) -> Result<Message> {
+    Ok(Message::builder()
+        .message_id(None)
+        .from(from.clone())
+        .to(to.parse()?)
+        .subject(rendered.subject)
+        .multipart(MultiPart::alternative_plain_html(
+            rendered.text,
+            rendered.html,
+        ))?)
 }
 
 /// Enqueue → SMTP accepted for single emails at idle (serve + one worker running).

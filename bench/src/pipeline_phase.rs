@@ -2,12 +2,23 @@
 //! alternated rounds, then two workers beside the floor over as many connections,
 //! with each side's CPU per email.
 use crate::stack::Stack;
-use crate::{cpu, pipeline};
+use crate::{cpu, outbox_floor, pipeline};
 use anyhow::Result;
 use serde_json::{Value, json};
 
 /// Rounds of the floor beside a one-worker drain (odd: the median is one round).
 const PIPELINE_ROUNDS: usize = 3;
+
+/// One round: the bare floor, the outbox floor and a one-worker drain, side by side.
+struct Round {
+    raw: f64,
+    raw_cpu: Value,
+    outbox: f64,
+    outbox_cpu: Value,
+    one: f64,
+    one_rss: f64,
+    one_cpu: Value,
+}
 
 /// Point 3: queued deliveries drained by one and two workers against lettre
 /// straight to the sink; the workers' peak RSS.
@@ -23,13 +34,31 @@ pub async fn run(stack: &Stack, emails: usize) -> Result<(Value, f64)> {
     let mut rounds = Vec::with_capacity(PIPELINE_ROUNDS);
     for _ in 0..PIPELINE_ROUNDS {
         let (raw, raw_cpu) = pipeline::raw(stack, emails, per_worker).await?;
+        let (outbox, outbox_cpu) = outbox_floor::run(stack, emails, per_worker).await?;
         let (one, one_rss, one_cpu) = pipeline::drain(stack, emails, 1).await?;
-        rounds.push((raw, raw_cpu, one, one_rss, one_cpu));
+        rounds.push(Round {
+            raw,
+            raw_cpu,
+            outbox,
+            outbox_cpu,
+            one,
+            one_rss,
+            one_cpu,
+        });
     }
-    let one_rss = rounds.iter().map(|r| r.3).fold(0.0, f64::max);
-    rounds.sort_by(|a, b| (a.2 / a.0).total_cmp(&(b.2 / b.0)));
-    let ratios: Vec<f64> = rounds.iter().map(|r| r.2 / r.0).collect();
-    let (raw, raw_cpu, one, _, one_cpu) = rounds.swap_remove(PIPELINE_ROUNDS / 2);
+    let one_rss = rounds.iter().map(|r| r.one_rss).fold(0.0, f64::max);
+    rounds.sort_by(|a, b| (a.one / a.raw).total_cmp(&(b.one / b.raw)));
+    let ratios: Vec<f64> = rounds.iter().map(|r| r.one / r.raw).collect();
+    let outbox_ratios: Vec<f64> = rounds.iter().map(|r| r.one / r.outbox).collect();
+    let Round {
+        raw,
+        raw_cpu,
+        outbox,
+        outbox_cpu,
+        one,
+        one_cpu,
+        ..
+    } = rounds.swap_remove(PIPELINE_ROUNDS / 2);
     let (raw_two, raw_two_cpu) = pipeline::raw(stack, emails, 2 * per_worker).await?;
     let (two, two_rss, two_cpu) = pipeline::drain(stack, emails, 2).await?;
     let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
@@ -42,8 +71,17 @@ pub async fn run(stack: &Stack, emails: usize) -> Result<(Value, f64)> {
         2 * per_worker
     );
     println!(
-        "   one worker:  {one:.0} emails/s (ratio {:.2}), peak RSS {one_rss:.1} MiB",
-        one / raw
+        "   lettre and the outbox's statements by hand (claim, recipients, links, outcome; no queue), own process and connections: {outbox:.0} emails/s"
+    );
+    println!(
+        "   one worker:  {one:.0} emails/s (ratio {:.2}; {:.2} of the outbox floor, rounds {}), peak RSS {one_rss:.1} MiB",
+        one / raw,
+        one / outbox,
+        outbox_ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!(
         "   two workers: {two:.0} emails/s (ratio {:.2}; {:.2} against the floor over as many connections), peak RSS {two_rss:.1} MiB each at most",
@@ -57,6 +95,7 @@ pub async fn run(stack: &Stack, emails: usize) -> Result<(Value, f64)> {
     );
     println!("   CPU per email, µs (bench = the floor's lettre, portal = the workers):");
     println!("     floor:       {}", cpu::line(&raw_cpu));
+    println!("     outbox floor: {}", cpu::line(&outbox_cpu));
     println!("     one worker:  {}", cpu::line(&one_cpu));
     println!(
         "     then VACUUM of what the drain left: postgres {:.0} (not in the figures above)",
@@ -82,9 +121,9 @@ pub async fn run(stack: &Stack, emails: usize) -> Result<(Value, f64)> {
         raw_cpu["bench"].as_f64().unwrap_or(f64::NAN),
     );
     Ok((
-        json!({ "emails": emails, "raw_per_second": raw, "raw_per_second_two_workers_connections": raw_two, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "one_worker_ratio_rounds": ratios, "two_workers_ratio": two / raw, "two_workers_ratio_same_connections": two / raw_two, "scaling_workers": two / one, "scaling_floor": raw_two / raw,
+        json!({ "emails": emails, "raw_per_second": raw, "raw_per_second_two_workers_connections": raw_two, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "one_worker_ratio_rounds": ratios, "outbox_floor_per_second": outbox, "one_worker_ratio_outbox_floor": one / outbox, "one_worker_ratio_outbox_floor_rounds": outbox_ratios, "two_workers_ratio": two / raw, "two_workers_ratio_same_connections": two / raw_two, "scaling_workers": two / one, "scaling_floor": raw_two / raw,
             "one_worker_cpu_ceiling_per_second": one_ceiling, "one_worker_cpu_ceiling_ratio": one_ceiling / raw, "portal_budget_us_per_email_at_0_6": budget,
-            "cpu_us_per_email": { "floor": raw_cpu, "floor_two_workers_connections": raw_two_cpu, "one_worker": one_cpu, "two_workers": two_cpu } }),
+            "cpu_us_per_email": { "floor": raw_cpu, "outbox_floor": outbox_cpu, "floor_two_workers_connections": raw_two_cpu, "one_worker": one_cpu, "two_workers": two_cpu } }),
         one_rss.max(two_rss),
     ))
 }

@@ -94,7 +94,6 @@ async fn drain(url: &str, sink: &str, ids: Vec<Uuid>, connections: usize) -> Res
     while let Some(batch) = done.next().await {
         sent += batch?;
     }
-    drop(done);
     anyhow::ensure!(
         sent == ids.len(),
         "only {sent} of {} emails sent",

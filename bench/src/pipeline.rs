@@ -265,7 +265,8 @@ async fn send_straight(url: &str, n: usize, connections: usize) -> Result<()> {
     Ok(())
 }
 
-/// The message a floor sends: `rendered` from `from` to `to`, as the worker builds it.
+/// The message the floors send: `rendered` from `from` to `to` (the worker's has three
+/// headers more: its `Message-ID`, `Auto-Submitted` and `Sender`).
 pub fn message(from: &Mailbox, to: &str, rendered: templates::Rendered) -> Result<Message> {
     Ok(Message::builder()
         .message_id(None)

@@ -1,6 +1,6 @@
-//! Point 3 as the bench runs and prints it: the floor beside one-worker drains in
-//! alternated rounds, then two workers beside the floor over as many connections,
-//! with each side's CPU per email.
+//! Point 3 as the bench runs and prints it: the floors (bare lettre, and lettre with
+//! the outbox's statements) beside one-worker drains in alternated rounds, then two
+//! workers beside the floor over as many connections, with each side's CPU per email.
 use crate::stack::Stack;
 use crate::{cpu, outbox_floor, pipeline};
 use anyhow::Result;
@@ -94,7 +94,9 @@ pub async fn run(stack: &Stack, emails: usize) -> Result<(Value, f64)> {
         two / one,
         raw_two / raw
     );
-    println!("   CPU per email, µs (bench = the floor's lettre, portal = the workers):");
+    println!(
+        "   CPU per email, µs (bench = the floors' lettre, and the outbox floor's statements; portal = the workers):"
+    );
     println!("     floor:       {}", cpu::line(&raw_cpu));
     println!("     outbox floor: {}", cpu::line(&outbox_cpu));
     println!("     one worker:  {}", cpu::line(&one_cpu));

@@ -144,8 +144,9 @@ pub async fn mint_allowed(
     // By id alone, the generations compared below: a list of `(id, generation)`
     // pairs was an `OR` of conditions that cost more than the locks themselves.
     let clients: Vec<Uuid> = deliveries.iter().map(|d| d.client_id).collect();
-    let current = client::Column::Id.is_in(crate::batch::padded(&clients));
-    let locked: HashSet<(Uuid, i64)> = match conn.get_database_backend() {
+    let backend = conn.get_database_backend();
+    let current = crate::batch::one_of(client::Column::Id, &clients, backend);
+    let locked: HashSet<(Uuid, i64)> = match backend {
         // A share lock: a change's `UPDATE` waits for it, and one that committed
         // first is seen (the lock returns the row's newest version). No new row
         // version, so no index entries and less to vacuum.

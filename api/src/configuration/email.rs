@@ -79,7 +79,7 @@ impl EmailSettings {
             sweep_grace: vars.millis("EMAIL_SWEEP_GRACE_MS", 10_000)?,
             intake_reminder_delay: vars.secs("INTAKE_REMINDER_DELAY_SECS", 86_400)?,
             redis_key_prefix: prefix,
-            worker_concurrency: vars.number_usize("WORKER_CONCURRENCY", 128, 1024)?,
+            worker_concurrency: vars.number_usize("WORKER_CONCURRENCY", 512, 1024)?,
         })
     }
 }

@@ -1,6 +1,6 @@
 //! Taking a batch of outbox rows, and reading who they go to.
 use super::Deliverer;
-use access::batch::padded;
+use access::batch::{one_of, padded};
 use entity::email_delivery::{self, DeliveryStatus};
 use entity::{client, organization};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -53,7 +53,7 @@ impl Deliverer {
                 Expr::value(now + lease),
             )
             .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now))
-            .filter(email_delivery::Column::Id.is_in(padded(ids)))
+            .filter(one_of(email_delivery::Column::Id, ids, self.backend()))
             .filter(claimable)
             .exec_with_returning(&self.db)
             .await
@@ -79,7 +79,7 @@ impl Deliverer {
             ])
             .column_as(organization::Column::Name, "practice")
             .join(JoinType::LeftJoin, practice)
-            .filter(client::Column::Id.is_in(padded(&ids)))
+            .filter(one_of(client::Column::Id, &ids, self.backend()))
             .into_model::<Addressee>()
             .all(&self.db)
             .await?;

@@ -1,15 +1,16 @@
 //! Minting links at send time, so their tokens exist only in the worker's memory.
 use super::Deliverer;
 use super::lease::ClaimStart;
-use access::batch::padded;
+use access::batch::one_of;
 use access::invalidation;
 use access::token::LinkToken;
+use chrono::{DateTime, Utc};
 use entity::account_link::{self, LinkKind};
 use entity::email_delivery::{self, DeliveryStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
-    TransactionTrait,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set, Statement, TransactionTrait, Value,
 };
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -69,23 +70,27 @@ impl Deliverer {
             .iter()
             .map(|d| (d.id, Uuid::now_v7(), LinkToken::generate()))
             .collect();
-        let rows = mintable.iter().zip(&links).map(|(d, (_, link_id, token))| {
-            let kind = d.link_kind.unwrap_or(LinkKind::Invite);
-            account_link::ActiveModel {
-                id: Set(*link_id),
-                client_id: Set(d.client_id),
-                kind: Set(kind),
-                token_hash: Set(token.hash()),
-                sent_to_email: Set(d.to_address.clone()),
-                created_at: Set(now),
-                expires_at: Set((kind == LinkKind::PasswordReset).then_some(now + ttl)),
-                used_at: Set(None),
-                revoked_at: Set(None),
-                revoked_reason: Set(None),
-                delivery_id: Set(Some(d.id)),
-            }
-        });
-        account_link::Entity::insert_many(rows).exec(&txn).await?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            insert_links_postgres(&txn, &mintable, &links, now, now + ttl).await?;
+        } else {
+            let rows = mintable.iter().zip(&links).map(|(d, (_, link_id, token))| {
+                let kind = d.link_kind.unwrap_or(LinkKind::Invite);
+                account_link::ActiveModel {
+                    id: Set(*link_id),
+                    client_id: Set(d.client_id),
+                    kind: Set(kind),
+                    token_hash: Set(token.hash()),
+                    sent_to_email: Set(d.to_address.clone()),
+                    created_at: Set(now),
+                    expires_at: Set((kind == LinkKind::PasswordReset).then_some(now + ttl)),
+                    used_at: Set(None),
+                    revoked_at: Set(None),
+                    revoked_reason: Set(None),
+                    delivery_id: Set(Some(d.id)),
+                }
+            });
+            account_link::Entity::insert_many(rows).exec(&txn).await?;
+        }
         // Links only for the rows this worker still holds: surely all of them early
         // in the lease, else as the database says.
         let held = if self.surely_held(start) {
@@ -136,7 +141,11 @@ impl Deliverer {
             // afresh for every batch (265 µs, half its time) instead of reusing
             // its generic plan.
             .filter(Expr::col(email_delivery::Column::Status).eq(DeliveryStatus::Sending.in_sql()))
-            .filter(email_delivery::Column::Id.is_in(padded(&ids)))
+            .filter(one_of(
+                email_delivery::Column::Id,
+                &ids,
+                txn.get_database_backend(),
+            ))
             .lock(LockType::NoKeyUpdate)
             .into_tuple::<(Uuid, i32)>()
             .all(txn)
@@ -157,4 +166,55 @@ impl Deliverer {
             token.expose()
         )
     }
+}
+
+/// The links of `mintable` (delivery, link id, token: `links`, in the same order) on
+/// PostgreSQL: the columns as arrays, one shape whatever the batch's size. A
+/// multi-row `VALUES` of eleven parameters a row cost the executor ~70% more per row
+/// in batches of a few hundred (22.5 µs against 13.3). A password-reset link
+/// expires at `expires`; the others do not expire.
+async fn insert_links_postgres(
+    txn: &impl ConnectionTrait,
+    mintable: &[&email_delivery::Model],
+    links: &[(Uuid, Uuid, LinkToken)],
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    const SQL: &str = "INSERT INTO account_link \
+        (id, client_id, kind, token_hash, sent_to_email, created_at, expires_at, delivery_id) \
+        SELECT id, client_id, kind, token_hash, sent_to_email, $1, \
+        CASE WHEN kind = $2 THEN $3 END, delivery_id \
+        FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::uuid[]) \
+        AS link (id, client_id, kind, token_hash, sent_to_email, delivery_id)";
+    let kind = |d: &&email_delivery::Model| d.link_kind.unwrap_or(LinkKind::Invite).to_value();
+    let values: [Value; 9] = [
+        now.into(),
+        LinkKind::PasswordReset.to_value().into(),
+        expires.into(),
+        links
+            .iter()
+            .map(|(_, id, _)| *id)
+            .collect::<Vec<_>>()
+            .into(),
+        mintable
+            .iter()
+            .map(|d| d.client_id)
+            .collect::<Vec<_>>()
+            .into(),
+        mintable.iter().map(kind).collect::<Vec<_>>().into(),
+        links
+            .iter()
+            .map(|(.., t)| t.hash())
+            .collect::<Vec<_>>()
+            .into(),
+        mintable
+            .iter()
+            .map(|d| d.to_address.clone())
+            .collect::<Vec<_>>()
+            .into(),
+        mintable.iter().map(|d| d.id).collect::<Vec<_>>().into(),
+    ];
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL, values);
+    txn.execute_raw(statement).await?;
+    Ok(())
 }

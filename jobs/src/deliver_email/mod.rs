@@ -93,6 +93,10 @@ struct Ready {
 }
 
 impl Deliverer {
+    fn backend(&self) -> sea_orm::DbBackend {
+        self.db.get_database_backend()
+    }
+
     /// Handles one `DeliverEmail` job.
     pub async fn deliver(&self, delivery_id: Uuid) -> Result<Outcome, JobError> {
         let mut outcomes = self.deliver_batch(&[delivery_id]).await?;

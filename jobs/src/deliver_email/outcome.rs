@@ -3,14 +3,17 @@
 use super::claim::Addressee;
 use super::{Deliverer, Outcome};
 use access::audit::{self, Actor, AuditAction, AuditEntry};
-use access::batch::padded;
+use access::batch::{one_of, padded};
 use access::invalidation::revoke_live_links;
 use chrono::{DateTime, Utc};
 use entity::account_link::RevokedReason;
 use entity::email_delivery;
 use entity::email_delivery::DeliveryStatus;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, DbBackend, DbErr, EntityTrait, QueryFilter, Statement,
+    TransactionTrait,
+};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -129,7 +132,11 @@ pub(super) async fn set_status_many(
         update = update.col_expr(email_delivery::Column::LastError, Expr::value(error));
     }
     update
-        .filter(email_delivery::Column::Id.is_in(access::batch::padded(ids)))
+        .filter(one_of(
+            email_delivery::Column::Id,
+            ids,
+            conn.get_database_backend(),
+        ))
         .exec(conn)
         .await?;
     Ok(())
@@ -144,6 +151,9 @@ pub(super) async fn set_sent(
     let Some(first) = sent.first() else {
         return Ok(());
     };
+    if conn.get_database_backend() == DbBackend::Postgres {
+        return set_sent_postgres(conn, sent, now).await;
+    }
     let links = padded(sent);
     let link_of = links.iter().skip(1).fold(
         Expr::case(email_delivery::Column::Id.eq(first.0), Expr::value(first.1)),
@@ -171,6 +181,34 @@ pub(super) async fn set_sent(
         .filter(email_delivery::Column::Id.is_in(links.iter().map(|(id, _)| *id)))
         .exec(conn)
         .await?;
+    Ok(())
+}
+
+/// [`set_sent`] on PostgreSQL: the deliveries and their links as two arrays joined
+/// by position, one shape whatever the batch's size; a `CASE` of a branch per row
+/// costs every row more as batches grow. sea-query writes no `UPDATE … FROM`, hence
+/// the text. The nil id stands for an email that carried no link (the row keeps its
+/// own): an array of optional ids does not travel as a sea-query value.
+async fn set_sent_postgres(
+    conn: &impl sea_orm::ConnectionTrait,
+    sent: &[(Uuid, Option<Uuid>)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    const SQL: &str = "UPDATE email_delivery SET status = $1, \
+        account_link_id = coalesce(nullif(sent.link, $2), email_delivery.account_link_id), \
+        claimed_until = NULL, sent_at = $3, updated_at = $3 \
+        FROM unnest($4::uuid[], $5::uuid[]) AS sent (id, link) WHERE email_delivery.id = sent.id";
+    let ids: Vec<Uuid> = sent.iter().map(|(id, _)| *id).collect();
+    let links: Vec<Uuid> = sent.iter().map(|(_, l)| l.unwrap_or(Uuid::nil())).collect();
+    let values: [sea_orm::Value; 5] = [
+        DeliveryStatus::Sent.to_value().into(),
+        Uuid::nil().into(),
+        now.into(),
+        ids.into(),
+        links.into(),
+    ];
+    let statement = Statement::from_sql_and_values(DbBackend::Postgres, SQL, values);
+    conn.execute_raw(statement).await?;
     Ok(())
 }
 

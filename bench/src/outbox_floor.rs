@@ -6,7 +6,6 @@
 //! (one claim, one link, one outcome per email), so that the one-worker drain can be
 //! read against the design as well as against a bare lettre client. Point 3's ratio
 //! stays against the bare one ([`crate::pipeline::raw`]).
-use crate::cpu;
 use crate::pipeline;
 use crate::stack::Stack;
 use anyhow::Result;
@@ -18,7 +17,6 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::sqlx::postgres::{PgPool, PgPoolOptions};
 use sea_orm::sqlx::{self, Row};
 use serde_json::Value;
-use std::time::Instant;
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
@@ -54,18 +52,9 @@ pub async fn run(stack: &Stack, n: usize, connections: usize) -> Result<(f64, Va
     pipeline::reset(stack).await?;
     let ids = pipeline::queue(stack, n).await?;
     let (url, sink) = (stack.database_url.clone(), stack.sink.url());
-    let cpu_before = cpu::Sample::now(&[]);
-    let started = Instant::now();
     // A thread and a single-threaded runtime of its own, as the bare floor's.
-    tokio::task::spawn_blocking(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(drain(&url, &sink, ids, connections))
-    })
-    .await??;
-    let rate = n as f64 / started.elapsed().as_secs_f64();
-    let cpu = cpu::Sample::now(&[]).per_item_since(&cpu_before, n);
+    let floor = move || async move { drain(&url, &sink, ids, connections).await };
+    let (rate, cpu) = pipeline::on_own_thread(n, floor).await?;
     pipeline::vacuum(stack).await?;
     Ok((rate, cpu))
 }

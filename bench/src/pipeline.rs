@@ -218,13 +218,26 @@ pub async fn drain(stack: &Stack, n: usize, workers: usize) -> Result<(f64, f64,
 /// set in `portal_api`, which this binary links) for the same reason.
 pub async fn raw(stack: &Stack, n: usize, connections: usize) -> Result<(f64, Value)> {
     let url = stack.sink.url();
+    on_own_thread(n, move || async move {
+        send_straight(&url, n, connections).await
+    })
+    .await
+}
+
+/// Runs a floor's `n` emails (the future `floor` makes) on a thread and a
+/// single-threaded runtime of its own: emails/s and the CPU per email.
+pub async fn on_own_thread<F, Fut>(n: usize, floor: F) -> Result<(f64, Value)>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>>,
+{
     let cpu_before = cpu::Sample::now(&[]);
     let started = Instant::now();
     tokio::task::spawn_blocking(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(send_straight(&url, n, connections))
+            .block_on(floor())
     })
     .await??;
     let rate = n as f64 / started.elapsed().as_secs_f64();

@@ -4,11 +4,12 @@
 //! recorder and calls [`describe`] and [`register_zeros`].
 use crate::deliver_email::Outcome;
 use crate::periodic::every;
+use crate::sweeper::waiting;
 use chrono::{DateTime, Utc};
 use entity::email_delivery::{self, DeliveryStatus, EmailKind};
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use sea_orm::{FromQueryResult, Iterable};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -89,13 +90,16 @@ struct StatusCount {
 }
 
 /// Reads the outbox gauges once: a count per waiting status and the oldest queued
-/// email, both over the `(status, next_attempt_at)` index.
+/// email, both over the index of waiting rows (its statuses written into the
+/// statements, see [`waiting`]).
 pub async fn refresh_outbox(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<(), DbErr> {
     let counts = email_delivery::Entity::find()
         .select_only()
         .column(email_delivery::Column::Status)
         .column_as(Expr::col(email_delivery::Column::Id).count(), "count")
-        .filter(email_delivery::Column::Status.is_in(WAITING))
+        .filter(
+            Expr::col(email_delivery::Column::Status).is_in(WAITING.map(DeliveryStatus::in_sql)),
+        )
         .group_by(email_delivery::Column::Status)
         .into_model::<StatusCount>()
         .all(db)
@@ -110,7 +114,7 @@ pub async fn refresh_outbox(db: &DatabaseConnection, now: DateTime<Utc>) -> Resu
     let oldest: Option<Option<DateTime<Utc>>> = email_delivery::Entity::find()
         .select_only()
         .column_as(Expr::col(email_delivery::Column::CreatedAt).min(), "oldest")
-        .filter(email_delivery::Column::Status.eq(DeliveryStatus::Queued))
+        .filter(waiting(DeliveryStatus::Queued))
         .into_tuple()
         .one(db)
         .await?;

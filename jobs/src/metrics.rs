@@ -4,12 +4,11 @@
 //! recorder and calls [`describe`] and [`register_zeros`].
 use crate::deliver_email::Outcome;
 use crate::periodic::every;
-use crate::sweeper::waiting;
 use chrono::{DateTime, Utc};
 use entity::email_delivery::{self, DeliveryStatus, EmailKind};
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use sea_orm::{FromQueryResult, Iterable};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -90,16 +89,13 @@ struct StatusCount {
 }
 
 /// Reads the outbox gauges once: a count per waiting status and the oldest queued
-/// email, both over the index of waiting rows (its statuses written into the
-/// statements, see [`waiting`]).
+/// email, both over the `(status, next_attempt_at)` index.
 pub async fn refresh_outbox(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<(), DbErr> {
     let counts = email_delivery::Entity::find()
         .select_only()
         .column(email_delivery::Column::Status)
         .column_as(Expr::col(email_delivery::Column::Id).count(), "count")
-        .filter(
-            Expr::col(email_delivery::Column::Status).is_in(WAITING.map(DeliveryStatus::in_sql)),
-        )
+        .filter(email_delivery::Column::Status.is_in(WAITING))
         .group_by(email_delivery::Column::Status)
         .into_model::<StatusCount>()
         .all(db)
@@ -114,7 +110,7 @@ pub async fn refresh_outbox(db: &DatabaseConnection, now: DateTime<Utc>) -> Resu
     let oldest: Option<Option<DateTime<Utc>>> = email_delivery::Entity::find()
         .select_only()
         .column_as(Expr::col(email_delivery::Column::CreatedAt).min(), "oldest")
-        .filter(waiting(DeliveryStatus::Queued))
+        .filter(email_delivery::Column::Status.eq(DeliveryStatus::Queued))
         .into_tuple()
         .one(db)
         .await?;

@@ -15,19 +15,6 @@ use uuid::Uuid;
 /// Rows handled per sweep.
 const BATCH: u64 = 200;
 
-/// Rows in `status`, one of the waiting ones (`queued`, `sending`), with the status
-/// written into the statement: the outbox's index holds only waiting rows, and
-/// PostgreSQL can use a partial index in a plan it keeps for every run only when
-/// the statement itself says which rows it wants (a bound status would leave it
-/// planning afresh each time, or scanning the table).
-pub(crate) fn waiting(status: DeliveryStatus) -> Expr {
-    debug_assert!(matches!(
-        status,
-        DeliveryStatus::Queued | DeliveryStatus::Sending
-    ));
-    Expr::col(email_delivery::Column::Status).eq(status.in_sql())
-}
-
 /// Returns (and marks as pushed) the deliveries to push again now.
 ///
 /// - `sending` rows whose lease ran out go back to `queued` (their worker died);
@@ -52,7 +39,7 @@ pub async fn due_deliveries(
         )
         .col_expr(email_delivery::Column::NextAttemptAt, Expr::value(now))
         .col_expr(email_delivery::Column::UpdatedAt, Expr::value(now - grace))
-        .filter(waiting(DeliveryStatus::Sending))
+        .filter(email_delivery::Column::Status.eq(DeliveryStatus::Sending))
         .filter(email_delivery::Column::ClaimedUntil.lt(now))
         .exec(db)
         .await?;
@@ -66,7 +53,7 @@ pub async fn due_deliveries(
         .select_only()
         .column(email_delivery::Column::Id)
         .column(email_delivery::Column::UpdatedAt)
-        .filter(waiting(DeliveryStatus::Queued))
+        .filter(email_delivery::Column::Status.eq(DeliveryStatus::Queued))
         .filter(email_delivery::Column::NextAttemptAt.lte(now))
         .filter(stale)
         .order_by_asc(email_delivery::Column::NextAttemptAt)

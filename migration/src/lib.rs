@@ -29,7 +29,6 @@ mod m20261130_000015_create_password_reset_request;
 mod m20261130_000016_index_queued_link_emails;
 mod m20261201_000017_drop_email_delivery_link_fk;
 mod m20261207_000018_end_live_links_function;
-mod m20261207_000019_index_only_waiting_deliveries;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -56,7 +55,6 @@ impl MigratorTrait for Migrator {
             Atomic::boxed(m20261130_000016_index_queued_link_emails::Migration),
             Atomic::boxed(m20261201_000017_drop_email_delivery_link_fk::Migration),
             Atomic::boxed(m20261207_000018_end_live_links_function::Migration),
-            Atomic::boxed(m20261207_000019_index_only_waiting_deliveries::Migration),
         ]
     }
 }

@@ -8,11 +8,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use std::time::Duration;
 
-/// The Redis queue's housekeeping, how workers share a backlog, and the outbox's index.
+/// The Redis queue's housekeeping, and how workers share a backlog.
 mod delivery {
     pub mod backlog;
     pub mod redis_queue;
-    pub mod waiting_index;
 }
 
 in_both_modes!(

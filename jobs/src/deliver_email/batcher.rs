@@ -5,6 +5,13 @@
 //! waits for a batch to fill: a batch is whatever arrived while the previous ones
 //! were busy, so at idle every email goes out alone and at once, and under load
 //! the batches grow by themselves (as group commit does).
+//!
+//! The batches in flight hold at most `max_batch` emails between them (the
+//! worker's `WORKER_CONCURRENCY`): that many at most can have gone out unrecorded
+//! when the worker is killed, and go out a second time. The queue may hand over
+//! more at once (single emails and backlog jobs are counted apart, and the sweeper
+//! pushes as backlogs what waited too long); they wait here, unclaimed, and a
+//! killed worker's queue gives them to the next one to send once.
 use super::{Deliverer, Outcome};
 use crate::error::JobError;
 use std::sync::Arc;
@@ -67,6 +74,8 @@ async fn run(
     max_batch: usize,
 ) {
     let slots = Arc::new(Semaphore::new(BATCHES_IN_FLIGHT));
+    // One permit per email in flight, across the batches.
+    let in_flight = Arc::new(Semaphore::new(max_batch));
     loop {
         // Jobs gather in the channel while every slot is busy: the next batch.
         let Ok(slot) = slots.clone().acquire_owned().await else {
@@ -88,6 +97,14 @@ async fn run(
                 waiting.recv_many(&mut batch, room).await;
             }
         }
+        // A batch is never larger than all the permits: it waits for its own.
+        let Ok(emails) = in_flight
+            .clone()
+            .acquire_many_owned(batch.len() as u32)
+            .await
+        else {
+            return;
+        };
         let deliverer = deliverer.clone();
         // A task of its own: a handler dropped by the queue (apalis drops in-flight
         // handlers when its connection fails) must not cut a batch off between the
@@ -108,7 +125,7 @@ async fn run(
                     }
                 }
             }
-            drop(slot);
+            drop((slot, emails));
         });
     }
 }

@@ -8,10 +8,12 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use std::time::Duration;
 
-/// The Redis queue's housekeeping, and how workers share a backlog.
+/// The Redis queue's housekeeping, how workers share a backlog, and what a client's
+/// view shows of its emails.
 mod delivery {
     pub mod backlog;
     pub mod redis_queue;
+    pub mod snapshot;
 }
 
 in_both_modes!(

@@ -51,7 +51,7 @@ impl ClientMutation {
             .await
             .gql()?;
         Ok(CreateClientPayload {
-            client: Client(created.client),
+            client: Client::from(created.client),
             invite: created.invite.map(EmailDelivery),
         })
     }

@@ -54,7 +54,7 @@ impl EmailMutation {
             .await
             .gql()?;
         Ok(ResendWelcomeEmailPayload {
-            client: Client(resent.client),
+            client: Client::from(resent.client),
             delivery: EmailDelivery(resent.delivery),
             resends_remaining: resent.quota.remaining,
             next_resend_available_at: resent.quota.next_available_at.into(),
@@ -78,7 +78,7 @@ impl EmailMutation {
             .await
             .gql()?;
         Ok(UpdateClientEmailPayload {
-            client: Client(changed.client),
+            client: Client::from(changed.client),
             delivery: changed.delivery.map(EmailDelivery),
             notice: changed.notice.map(EmailDelivery),
             resends_remaining: changed.quota.map(|q| q.remaining),
@@ -104,7 +104,7 @@ impl EmailMutation {
         .await
         .gql()?;
         Ok(SetClientPasswordPayload {
-            client: Client(updated),
+            client: Client::from(updated),
         })
     }
 }

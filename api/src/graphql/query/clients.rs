@@ -41,7 +41,7 @@ impl ClientQuery {
         let found = clients::find_client(&state(ctx)?.db, &actor, id)
             .await
             .gql()?;
-        Ok(found.map(Client))
+        Ok(found.map(Client::from))
     }
 
     /// The practice's clients by last then first name; `search` matches names and email.
@@ -87,7 +87,7 @@ impl ClientQuery {
         connection.edges = page
             .clients
             .into_iter()
-            .map(|c| Edge::new(clients::cursor_of(&c).encode(), Client(c)))
+            .map(|c| Edge::new(clients::cursor_of(&c).encode(), Client::from(c)))
             .collect();
         Ok(connection)
     }

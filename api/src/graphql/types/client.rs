@@ -7,6 +7,7 @@ use crate::service::deliveries;
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use entity::client;
+use tokio::sync::OnceCell;
 
 /// Where a client stands with the portal.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -19,8 +20,28 @@ pub enum ClientStatus {
     Active,
 }
 
-/// A client (patient) of the practice.
-pub struct Client(pub client::Model);
+/// A client (patient) of the practice, and what its view has read of the client's
+/// link and emails (once, in one snapshot, for every field that shows them).
+pub struct Client(pub client::Model, OnceCell<deliveries::Mail>);
+
+impl From<client::Model> for Client {
+    fn from(model: client::Model) -> Self {
+        Self(model, OnceCell::new())
+    }
+}
+
+impl Client {
+    /// The client's link and emails as of one moment, read by the first field that
+    /// shows either.
+    async fn mail(&self, ctx: &Context<'_>) -> async_graphql::Result<&deliveries::Mail> {
+        let state = state(ctx)?;
+        let now = state.clock.now();
+        self.1
+            .get_or_try_init(|| deliveries::mail(&state.db, self.0.id, now))
+            .await
+            .gql()
+    }
+}
 
 /// A client (patient) of the practice, as its providers see them.
 #[Object]
@@ -67,10 +88,7 @@ impl Client {
     }
     /// The link that works right now, if any (never the token).
     async fn active_link(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ActiveLink>> {
-        let state = state(ctx)?;
-        let link = deliveries::active_link(&state.db, self.0.id, state.clock.now())
-            .await
-            .gql()?;
+        let link = self.mail(ctx).await?.link.clone();
         Ok(link.map(ActiveLink::from))
     }
     /// R8: forms assigned to the client, pending and completed.
@@ -97,11 +115,9 @@ impl Client {
         )]
         first: i32,
     ) -> async_graphql::Result<Vec<EmailDelivery>> {
-        let state = state(ctx)?;
-        let rows = deliveries::recent(&state.db, self.0.id, first as u64)
-            .await
-            .gql()?;
-        Ok(rows.into_iter().map(EmailDelivery).collect())
+        let mail = self.mail(ctx).await?;
+        let shown = mail.recent.iter().take(first as usize).cloned();
+        Ok(shown.map(EmailDelivery).collect())
     }
     /// When the client first set a password; null until then.
     async fn activated_at(&self) -> Option<DateTime> {

@@ -21,11 +21,7 @@ async fn a_client_view_never_shows_a_failed_email_beside_the_link_it_took_back()
     let app = spawn_mail_app(Backend::Postgres, Queue::Redis, &[]).await;
     let provider = app.signed_in_provider("Practice").await;
     let body = app
-        .graphql(
-            "mutation { createClient(input: {firstName: \"Jane\", lastName: \"Doe\", email: \"jane@example.com\"}) { client { id } } }",
-            json!({}),
-            Some(&provider.token),
-        )
+        .create_client(&provider.token, "Jane", "Doe", Some("jane@example.com"))
         .await;
     let id = body["data"]["createClient"]["client"]["id"]
         .as_str()

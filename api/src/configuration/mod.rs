@@ -246,6 +246,12 @@ fn parse_database_url(value: Option<String>) -> Result<SecretString, ConfigError
             "cannot be parsed; expected postgres://user@host:port/db or sqlite://path?mode=rwc",
         ));
     }
+    if !cfg!(feature = "sqlite") && url.starts_with("sqlite:") {
+        return Err(err(
+            "DATABASE_URL",
+            "is SQLite, and this build has no SQLite (its `sqlite` feature is off); use postgres://user@host:port/db",
+        ));
+    }
     Ok(SecretString::from(url.to_owned()))
 }
 

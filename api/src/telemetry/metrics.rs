@@ -129,6 +129,7 @@ pub fn render(db: &DatabaseConnection) -> String {
             let pool = db.get_postgres_connection_pool();
             (pool.size(), pool.num_idle())
         }
+        #[cfg(feature = "sqlite")]
         DatabaseBackend::Sqlite => {
             let pool = db.get_sqlite_connection_pool();
             (pool.size(), pool.num_idle())

@@ -106,26 +106,21 @@ pub async fn serve_no_worker(env: &[(&str, &str)]) -> Program {
     serving
 }
 
-/// The `portal` binary of this build profile, built by cargo on first use: the
-/// tests crate cannot see `CARGO_BIN_EXE_portal` (it belongs to `portal-api`).
+/// The `portal` binary of this build profile: this package's `portal-under-test`,
+/// which cargo builds before it runs any integration test of the package, with the
+/// features of the same build.
 pub fn portal_binary() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let exe = std::env::current_exe().expect("test executable");
         // target/<profile>/deps/<test>-<hash>
         let profile_dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");
-        let target_dir = profile_dir.parent().expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "-q", "-p", "portal-api", "--bin", "portal"])
-            .arg("--target-dir")
-            .arg(target_dir);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo runs");
-        assert!(status.success(), "cargo build of portal failed");
-        profile_dir.join("portal")
+        let binary = profile_dir.join(format!("portal-under-test{}", std::env::consts::EXE_SUFFIX));
+        assert!(
+            binary.is_file(),
+            "{} is missing: run the tests with `cargo test` (it builds the binary first)",
+            binary.display()
+        );
+        binary
     })
 }

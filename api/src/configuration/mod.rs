@@ -5,6 +5,7 @@ mod cors;
 mod email;
 mod production;
 mod public_url;
+mod stores;
 mod trusted_proxies;
 mod values;
 
@@ -13,6 +14,7 @@ pub use email::EmailSettings;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::time::Duration;
+use stores::{parse_database_url, parse_redis_url};
 pub use trusted_proxies::TrustedProxies;
 pub use values::MAX_DURATION_SECS;
 use values::Vars;
@@ -100,7 +102,6 @@ fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-const DEFAULT_DATABASE_URL: &str = "sqlite://portal.db?mode=rwc";
 const DEFAULT_BIND: &str = "127.0.0.1:8000";
 const DEFAULT_WORKER_BIND: &str = "127.0.0.1:9090";
 
@@ -227,43 +228,6 @@ impl Settings {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.expose_secret().starts_with("sqlite:")
     }
-}
-
-fn parse_database_url(value: Option<String>) -> Result<SecretString, ConfigError> {
-    let url = value.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-    let url = url.trim();
-    let valid = match url.split_once("://") {
-        Some(("postgres" | "postgresql", rest)) => {
-            !rest.is_empty() && !rest.contains(char::is_whitespace)
-        }
-        Some(("sqlite", rest)) => !rest.is_empty(),
-        _ => url.starts_with("sqlite:") && url.len() > "sqlite:".len(),
-    };
-    if !valid {
-        // The value may carry a password: say what is wrong, not what it is.
-        return Err(err(
-            "DATABASE_URL",
-            "cannot be parsed; expected postgres://user@host:port/db or sqlite://path?mode=rwc",
-        ));
-    }
-    if !cfg!(feature = "sqlite") && url.starts_with("sqlite:") {
-        return Err(err(
-            "DATABASE_URL",
-            "is SQLite, and this build has no SQLite (its `sqlite` feature is off); use postgres://user@host:port/db",
-        ));
-    }
-    Ok(SecretString::from(url.to_owned()))
-}
-
-fn parse_redis_url(value: String) -> Result<SecretString, ConfigError> {
-    let url = value.trim().to_owned();
-    redis::Client::open(url.as_str()).map_err(|_| {
-        err(
-            "REDIS_URL",
-            "cannot be parsed; expected redis://host:port[/db]",
-        )
-    })?;
-    Ok(SecretString::from(url))
 }
 
 #[cfg(test)]

@@ -110,8 +110,8 @@ pub async fn serve_no_worker(env: &[(&str, &str)]) -> Program {
 /// which cargo builds before it runs any integration test of the package, with the
 /// features of the same build.
 pub fn portal_binary() -> &'static PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT.get_or_init(|| {
+    static FOUND: OnceLock<PathBuf> = OnceLock::new();
+    FOUND.get_or_init(|| {
         let exe = std::env::current_exe().expect("test executable");
         // target/<profile>/deps/<test>-<hash>
         let profile_dir = exe.parent().and_then(|d| d.parent()).expect("profile dir");

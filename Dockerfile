@@ -6,6 +6,8 @@ WORKDIR /src
 # Cargo.lock changes, not on every edit of the sources. Each workspace member gets
 # an empty stand-in so cargo can resolve and compile everything it depends on.
 COPY Cargo.toml Cargo.lock ./
+# The patched dependencies (vendor/README.md) that [patch.crates-io] points at.
+COPY vendor vendor/
 COPY access/Cargo.toml access/
 COPY api/Cargo.toml api/
 COPY bench/Cargo.toml bench/

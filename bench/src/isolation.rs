@@ -11,7 +11,7 @@ const SIGN_IN: &str =
     "mutation($e: String!, $p: String!) { signIn(input: {email: $e, password: $p}) { token } }";
 
 async fn cheap_queries(url: &str, token: &str, duration: Duration) -> Stats {
-    let http = reqwest::Client::new();
+    let http = load::http();
     let (url, token) = (url.to_owned(), token.to_owned());
     load::closed_loop(1, duration, move |_, _| {
         let (http, url, token) = (http.clone(), url.clone(), token.clone());
@@ -44,7 +44,7 @@ pub async fn isolation(
 /// Mean time of a failed sign-in for an unknown email divided by one for a known
 /// email with a wrong password (≈ 1 means timing does not reveal who exists).
 pub async fn sign_in_ratio(url: &str, email: &str, samples: usize) -> SignInTiming {
-    let http = reqwest::Client::new();
+    let http = load::http();
     let mut known = Vec::with_capacity(samples);
     let mut unknown = Vec::with_capacity(samples);
     for i in 0..samples {

@@ -102,8 +102,9 @@ async fn resend_costs(stack: &stack::Stack) -> Result<serde_json::Value> {
     let practices = seed::seed(&stack.db, 2, 200).await?;
     let serve = stack.serve()?;
     let url = serve.url.clone().unwrap_or_default();
-    let http = reqwest::Client::new();
-    let before = resend::Counters::read(&stack.db).await?;
+    let http = load::http();
+    let reader = resend::Reader::open(&stack.database_url).await?;
+    let before = resend::Counters::read(&reader).await?;
     let mut failed = 0;
     for p in &practices {
         for client in &p.clients {
@@ -113,7 +114,7 @@ async fn resend_costs(stack: &stack::Stack) -> Result<serde_json::Value> {
             }
         }
     }
-    let after = resend::Counters::read(&stack.db).await?;
+    let after = resend::Counters::read(&reader).await?;
     let costs = before.per_request(&after, 200);
     println!(
         "one resend in PostgreSQL: {:.2} transactions, {:.2} table scans, {:.2} rows written ({failed} of 200 failed)",
@@ -220,25 +221,28 @@ async fn resend_levels(
     let seeded = (args.clients, practices.len());
     let mut rows = Vec::new();
     let mut costs = None;
+    let reader = resend::Reader::open(&stack.database_url).await?;
     for conns in [16, 64] {
-        // PostgreSQL's counters around the first level: the API's costs, then the floors'.
+        // PostgreSQL's counters around the first level only: the API's costs, then the
+        // floors'.
         let first = costs.is_none();
-        let before = resend::Counters::read(&stack.db).await?;
+        let count = async || match first {
+            true => resend::Counters::read(&reader).await.map(Some),
+            false => Ok(None),
+        };
+        let before = count().await?;
         let cpu_before = cpu::Sample::now(&[serve_pid]);
         let api = resend::api(url, targets.path(), conns, duration)?;
         let api_cpu = cpu::Sample::now(&[serve_pid]).per_item_since(&cpu_before, api.requests);
-        let after_api = resend::Counters::read(&stack.db).await?;
+        let after_api = count().await?;
         let db_url = &stack.database_url;
         let cpu_before = cpu::Sample::now(&[]);
         let txn = resend::Floor::Transaction.run(db_url, seeded, conns, duration)?;
         let txn_cpu = cpu::Sample::now(&[]).per_item_since(&cpu_before, txn.requests);
-        let after_txn = match first {
-            true => Some(resend::Counters::read(&stack.db).await?),
-            false => None,
-        };
+        let after_txn = count().await?;
         let stmt = resend::Floor::OneStatement.run(db_url, seeded, conns, duration)?;
-        if let Some(after_txn) = after_txn {
-            let after_stmt = resend::Counters::read(&stack.db).await?;
+        if let (Some(before), Some(after_api), Some(after_txn)) = (before, after_api, after_txn) {
+            let after_stmt = resend::Counters::read(&reader).await?;
             costs = Some([
                 before.per_request(&after_api, api.requests + api.errors),
                 after_api.per_request(&after_txn, txn.requests + txn.errors),

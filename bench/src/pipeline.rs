@@ -303,7 +303,7 @@ pub async fn one_email_latency(
     reset(stack).await?;
     let _worker = stack.worker()?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let http = reqwest::Client::new();
+    let http = crate::load::http();
     let mut finished = Finished::open(stack, ONE_EMAIL).await?;
     let mut latencies = Vec::with_capacity(samples);
     let query = "mutation($id: ID!) { resendWelcomeEmail(clientId: $id) { resendsRemaining } }";

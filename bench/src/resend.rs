@@ -74,6 +74,21 @@ pub struct Counters {
     rows_written: i64,
 }
 
+/// The one connection [`Counters`] are read on: its own statements are then the
+/// same two between any two readings, whatever else ran.
+pub struct Reader(DatabaseConnection);
+
+impl Reader {
+    pub async fn open(database_url: &str) -> Result<Self> {
+        let mut options = sea_orm::ConnectOptions::new(database_url);
+        options
+            .max_connections(1)
+            .min_connections(1)
+            .sqlx_logging(false);
+        Ok(Self(sea_orm::Database::connect(options).await?))
+    }
+}
+
 /// Per-request costs between two readings of [`Counters`].
 pub struct Costs {
     pub transactions: f64,
@@ -88,10 +103,34 @@ impl Costs {
 }
 
 impl Counters {
-    /// Reads them once the backends have reported: PostgreSQL 15 flushes an idle
-    /// backend's statistics within 10 s, so call this after the load has stopped.
-    pub async fn read(db: &DatabaseConnection) -> Result<Self> {
-        tokio::time::sleep(Duration::from_secs(11)).await;
+    /// Reads them once every other session on the bench database has reported.
+    ///
+    /// A PostgreSQL 15 backend reports its statistics at most once a second while
+    /// busy, then within 10 s of going idle, or when it ends. So this ends every
+    /// client session that was open when the reading began, each once it has been
+    /// idle for a second, and waits until they are gone (10 s at most): pgbench's
+    /// have ended with it, and the service pings a connection idle for 500 ms before
+    /// using it, so its pool replaces them without a failed statement. Waiting 11 s
+    /// per reading instead cost the bench's run ~65 s.
+    pub async fn read(reader: &Reader) -> Result<Self> {
+        let db = &reader.0;
+        db.execute_unprepared(
+            "DO $$ BEGIN \
+               FOR i IN 1..200 LOOP \
+                 PERFORM pg_stat_clear_snapshot(); \
+                 PERFORM pg_terminate_backend(pid) FROM pg_stat_activity \
+                   WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                     AND backend_type = 'client backend' AND backend_start < now() \
+                     AND state = 'idle' AND state_change < clock_timestamp() - interval '1 s'; \
+                 EXIT WHEN NOT EXISTS (SELECT FROM pg_stat_activity \
+                   WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                     AND backend_type = 'client backend' AND backend_start < now()); \
+                 PERFORM pg_sleep(0.05); \
+               END LOOP; \
+               PERFORM pg_stat_force_next_flush(); \
+             END $$",
+        )
+        .await?;
         let sql = "SELECT \
             (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database())::bigint AS transactions, \
             (SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables)::bigint AS table_scans, \
@@ -107,12 +146,13 @@ impl Counters {
         })
     }
 
-    /// What each of `requests` cost between `self` and `later` (the reading itself
-    /// adds one transaction, taken off).
+    /// What each of `requests` cost between `self` and `later` (the reader's own
+    /// two transactions, the previous reading's query and this one's wait, which
+    /// reports them, taken off).
     pub fn per_request(&self, later: &Self, requests: usize) -> Costs {
         let n = requests.max(1) as f64;
         Costs {
-            transactions: (later.transactions - self.transactions - 1) as f64 / n,
+            transactions: (later.transactions - self.transactions - 2) as f64 / n,
             table_scans: (later.table_scans - self.table_scans) as f64 / n,
             rows_written: (later.rows_written - self.rows_written) as f64 / n,
         }

@@ -224,7 +224,7 @@ fn postgres_admin_url() -> String {
 /// the API and its floor pay the same; TLS on loopback cost the worker ~0.15 s of
 /// handshakes at start and ~10 µs of CPU per email in PostgreSQL and in `portal`.
 fn same_host_without_tls(url: &str) -> String {
-    let Ok(parsed) = reqwest::Url::parse(url) else {
+    let Ok(parsed) = url::Url::parse(url) else {
         return url.to_owned();
     };
     let host = parsed

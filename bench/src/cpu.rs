@@ -1,9 +1,10 @@
 //! CPU time by process from `/proc`: what one phase cost each component. Per email
 //! it is far steadier than a rate, which moves with everything else on the machine.
 //! Beside the processes, the machine as a whole (`/proc/stat`): everything it spent,
-//! how much of that in interrupts (loopback TCP's receiving side runs there), and how
-//! many of its cores a phase kept busy, which says whether the phase was short of
-//! CPU or waiting.
+//! how much of that in interrupts (loopback TCP's receiving side runs there), how
+//! much a hypervisor took (steal: on a virtual machine, time its cores wanted and
+//! did not get), and how many of its cores a phase kept busy, which says whether the
+//! phase was short of CPU or waiting.
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -21,33 +22,55 @@ pub struct Sample {
     machine: Machine,
 }
 
-/// The machine's CPU seconds so far: busy in all (every process, the kernel and
-/// interrupts) and in interrupts alone (irq + softirq), and when they were read.
+/// The machine's CPU seconds so far: busy in all (every process, the kernel,
+/// interrupts and steal), in interrupts alone (irq + softirq) and stolen, and when
+/// they were read.
 struct Machine {
     busy: f64,
     interrupts: f64,
+    /// Taken by the hypervisor from a virtual machine's cores (0 on bare metal).
+    stolen: f64,
     at: Instant,
 }
 
 impl Machine {
     fn now() -> Self {
-        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-        // cpu  user nice system idle iowait irq softirq steal …
-        let ticks: Vec<f64> = stat
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|t| t.parse().ok())
-            .collect();
-        let at = |i: usize| ticks.get(i).copied().unwrap_or(0.0) / USER_HZ;
+        let at = machine_seconds();
         Self {
-            busy: at(0) + at(1) + at(2) + at(5) + at(6) + at(7),
+            busy: busy(&at),
             interrupts: at(5) + at(6),
+            stolen: at(7),
             at: Instant::now(),
         }
     }
+}
+
+/// The machine's CPU seconds so far in column `i` of `/proc/stat`'s first line
+/// (`cpu  user nice system idle iowait irq softirq steal …`), all cores summed.
+fn machine_seconds() -> impl Fn(usize) -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    move |i| ticks.get(i).copied().unwrap_or(0.0) / USER_HZ
+}
+
+/// The machine's CPU seconds so far: (busy, of which stolen by the hypervisor).
+/// Busy is everything but idle and I/O wait, steal included: a stolen moment is
+/// one the machine's own work could not run in.
+pub fn busy_and_stolen() -> (f64, f64) {
+    let at = machine_seconds();
+    (busy(&at), at(7))
+}
+
+/// Busy seconds of [`machine_seconds`]: user, nice, system, irq, softirq, steal.
+fn busy(at: &impl Fn(usize) -> f64) -> f64 {
+    [0, 1, 2, 5, 6, 7].into_iter().map(at).sum()
 }
 
 impl Sample {
@@ -105,8 +128,8 @@ impl Sample {
     /// its connections within its phase: before, its backends' CPU went uncounted).
     /// `machine` is everything the machine spent (other processes and the kernel
     /// too), `interrupts` the part of it in interrupt handlers (also charged, here,
-    /// to whichever process they interrupted), and `cores_busy` the machine's busy
-    /// CPU seconds per second of the phase.
+    /// to whichever process they interrupted), `stolen` the part a hypervisor took,
+    /// and `cores_busy` the machine's busy CPU seconds per second of the phase.
     pub fn per_item_since(&self, earlier: &Sample, items: usize) -> Value {
         let mut spent: BTreeMap<&str, f64> = BTreeMap::new();
         for (pid, (component, seconds)) in &self.processes {
@@ -121,6 +144,7 @@ impl Sample {
         let (now, then) = (&self.machine, &earlier.machine);
         spent.insert("machine", now.busy - then.busy);
         spent.insert("interrupts", now.interrupts - then.interrupts);
+        spent.insert("stolen", now.stolen - then.stolen);
         let wall = now.at.duration_since(then.at).as_secs_f64();
         let cores_busy = (now.busy - then.busy) / wall.max(1e-9);
         let mut per_item: BTreeMap<&str, f64> = spent
@@ -183,7 +207,7 @@ pub fn portal_budget(floor: &Value, service: &Value, target: f64) -> f64 {
 }
 
 /// One line for the table: `portal 173, postgres 140, …; machine 390 (interrupts
-/// 40), 1.83 cores busy`.
+/// 40, stolen 3), 1.83 cores busy`.
 pub fn line(per_item: &Value) -> String {
     let at = |k: &str| per_item[k].as_f64().unwrap_or(f64::NAN);
     let processes = per_item
@@ -194,6 +218,7 @@ pub fn line(per_item: &Value) -> String {
                     ![
                         "machine",
                         "interrupts",
+                        "stolen",
                         "cores_busy",
                         VACUUM_AFTER,
                         START_UP,
@@ -206,9 +231,10 @@ pub fn line(per_item: &Value) -> String {
         })
         .unwrap_or_default();
     format!(
-        "{processes}; machine {:.0} (interrupts {:.0}), {:.2} cores busy",
+        "{processes}; machine {:.0} (interrupts {:.0}, stolen {:.0}), {:.2} cores busy",
         at("machine"),
         at("interrupts"),
+        per_item["stolen"].as_f64().unwrap_or(0.0),
         at("cores_busy")
     )
 }

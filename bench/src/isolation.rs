@@ -16,7 +16,7 @@ const SIGN_IN: &str =
 /// first and once: tried as three alternated rounds instead, the idle windows after
 /// a load read slower (argon2's 19 MiB had just been through the caches) and the
 /// short loads lighter, so the ratio fell for reasons other than the service
-/// (README, "Benchmarks", isolation notes).
+/// (README, "Benchmarks", the note "Isolation").
 const IDLE: Duration = Duration::from_secs(3);
 const LOAD: Duration = Duration::from_secs(6);
 const RAMP: Duration = Duration::from_millis(500);

@@ -171,7 +171,9 @@ async fn run(stack: &stack::Stack, args: &Args) -> Result<serde_json::Value> {
             measured.sign_ins.per_second(),
         );
         println!(
-            "   CPU time stolen by the hypervisor: {:.1}% idle, {:.1}% under load",
+            "   p50 idle {:.2} ms, under load {:.2} ms; CPU time stolen by the hypervisor: {:.1}% idle, {:.1}% under load",
+            idle.p50_ms,
+            busy.p50_ms,
             measured.stolen_idle * 100.0,
             measured.stolen_busy * 100.0
         );

@@ -2,7 +2,8 @@
 //! was for still happens, and a settled connection is back in the pool the moment it
 //! is let go. A transaction dropped without commit is rolled back at
 //! once, not whenever its connection is next used; a query dropped mid-flight
-//! leaves a connection that answers the next statement correctly.
+//! leaves a connection that answers the next statement correctly. The pool hands out
+//! the connection used last, and closes the ones left idle.
 use migration::MigratorTrait;
 use portal_tests::Backend;
 use sea_orm::{
@@ -96,4 +97,71 @@ async fn on_postgresql_a_settled_connection_is_back_in_the_pool_as_its_statement
     assert_eq!(connections.num_idle(), 0);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(connections.num_idle(), 1);
+}
+
+/// Opens `n` connections at once (`n` statements in flight together), as a burst of
+/// requests does, and lets them all go back idle.
+async fn burst(db: &DatabaseConnection, n: usize) {
+    let statements = (0..n).map(|_| db.execute_raw(sql("SELECT pg_sleep(0.05)")));
+    for done in futures_util::future::join_all(statements).await {
+        done.unwrap();
+    }
+}
+
+async fn backend(db: &DatabaseConnection) -> i32 {
+    let row = db
+        .query_one_raw(sql("SELECT pg_backend_pid() AS pid"))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "pid").unwrap()
+}
+
+/// After a burst opened the whole pool, statements one at a time go to the
+/// connection used last, not round the whole pool (`vendor/README.md`: each backend
+/// a statement wakes with cold caches cost every request under light load).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_statement_goes_to_the_connection_used_last() {
+    let database = portal_tests::database::TestDatabase::create(Backend::Postgres).await;
+    let db = pool(&database.url, 4).await;
+    burst(&db, 4).await;
+    assert_eq!(db.get_postgres_connection_pool().size(), 4);
+    let mut backends = Vec::new();
+    for _ in 0..12 {
+        backends.push(backend(&db).await);
+    }
+    backends.dedup();
+    assert_eq!(
+        backends.len(),
+        1,
+        "one statement at a time went round the pool: {backends:?}"
+    );
+}
+
+/// The connections a burst opened and steady work no longer needs reach their idle
+/// timeout and are closed, while one connection serves a statement every 50 ms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_connections_left_idle_are_closed_while_others_work() {
+    let database = portal_tests::database::TestDatabase::create(Backend::Postgres).await;
+    let mut options = ConnectOptions::new(database.url.clone());
+    options
+        .max_connections(4)
+        .min_connections(1)
+        .idle_timeout(Duration::from_millis(500))
+        .test_before_acquire(false)
+        .sqlx_logging(false);
+    let db = Database::connect(options).await.unwrap();
+    burst(&db, 4).await;
+    let connections = db.get_postgres_connection_pool();
+    assert_eq!(connections.size(), 4);
+    let until = tokio::time::Instant::now() + Duration::from_secs(3);
+    while tokio::time::Instant::now() < until && connections.size() > 1 {
+        backend(&db).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        connections.size(),
+        1,
+        "the connections left idle were not closed"
+    );
 }

@@ -4,7 +4,8 @@ use crate::connection::Connection;
 use crate::database::Database;
 use crate::error::Error;
 use crate::pool::{deadline_as_timeout, CloseEvent, Pool, PoolOptions};
-use crossbeam_queue::ArrayQueue;
+use std::collections::VecDeque;
+use std::sync::Mutex;
 
 use crate::sync::{AsyncSemaphore, AsyncSemaphoreReleaser};
 
@@ -24,7 +25,13 @@ use tracing::Level;
 
 pub(crate) struct PoolInner<DB: Database> {
     pub(super) connect_options: RwLock<Arc<<DB::Connection as Connection>::Options>>,
-    pub(super) idle_conns: ArrayQueue<Idle<DB>>,
+    // portal-access patch: idle connections as a stack (most recently used at the
+    // back), handed out last in, first out, instead of crossbeam's FIFO `ArrayQueue`.
+    // Under light load a few warm connections serve every statement, and the rest,
+    // at the front, go idle and are reaped; in FIFO order every statement went to
+    // the connection idle longest, so one burst that opened the whole pool spread
+    // all later statements over all of its backends, each with cold caches.
+    pub(super) idle_conns: Mutex<VecDeque<Idle<DB>>>,
     pub(super) semaphore: AsyncSemaphore,
     pub(super) size: AtomicU32,
     pub(super) num_idle: AtomicUsize,
@@ -53,7 +60,7 @@ impl<DB: Database> PoolInner<DB> {
 
         let pool = Self {
             connect_options: RwLock::new(Arc::new(connect_options)),
-            idle_conns: ArrayQueue::new(capacity),
+            idle_conns: Mutex::new(VecDeque::with_capacity(capacity)),
             semaphore: AsyncSemaphore::new(options.fair, semaphore_capacity),
             size: AtomicU32::new(0),
             num_idle: AtomicUsize::new(0),
@@ -109,7 +116,7 @@ impl<DB: Database> PoolInner<DB> {
 
             let _permits = self.semaphore.acquire(permits_to_acquire).await;
 
-            while let Some(idle) = self.idle_conns.pop() {
+            while let Some(idle) = self.idle().pop_back() {
                 let _ = idle.live.raw.close().await;
             }
 
@@ -193,7 +200,9 @@ impl<DB: Database> PoolInner<DB> {
         self: &'a Arc<Self>,
         permit: AsyncSemaphoreReleaser<'a>,
     ) -> Result<Floating<DB, Idle<DB>>, AsyncSemaphoreReleaser<'a>> {
-        if let Some(idle) = self.idle_conns.pop() {
+        // portal-access patch: the most recently used (see `idle_conns`).
+        let popped = self.idle().pop_back();
+        if let Some(idle) = popped {
             self.num_idle.fetch_sub(1, Ordering::AcqRel);
             Ok(Floating::from_idle(idle, (*self).clone(), permit))
         } else {
@@ -201,14 +210,44 @@ impl<DB: Database> PoolInner<DB> {
         }
     }
 
+    /// portal-access patch: the idle connections, locked (only for a push or a pop).
+    fn idle(&self) -> std::sync::MutexGuard<'_, VecDeque<Idle<DB>>> {
+        self.idle_conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// portal-access patch: for the reaper, an idle connection past its idle timeout
+    /// or its lifetime, with a permit to close it; the oldest first. It looks at each
+    /// in place: upstream's reaper took every connection and gave the kept ones back
+    /// as just used, which in a stack would reorder it (and reset their idle time).
+    fn take_expired(self: &Arc<Self>) -> Option<Floating<DB, Idle<DB>>> {
+        if self.is_closed() {
+            return None;
+        }
+        let permit = self.semaphore.try_acquire(1)?;
+        let taken = {
+            let mut idle = self.idle();
+            let expired = idle.iter().position(|conn| {
+                is_beyond_idle_timeout(conn, &self.options)
+                    || is_beyond_max_lifetime(conn, &self.options)
+            });
+            expired.and_then(|at| idle.remove(at))
+        };
+        let Some(conn) = taken else {
+            drop(permit);
+            return None;
+        };
+        self.num_idle.fetch_sub(1, Ordering::AcqRel);
+        Some(Floating::from_idle(conn, (*self).clone(), permit))
+    }
+
     pub(super) fn release(&self, floating: Floating<DB, Live<DB>>) {
         // `options.after_release` and other checks are in `PoolConnection::return_to_pool()`.
 
         let Floating { inner: idle, guard } = floating.into_idle();
 
-        if self.idle_conns.push(idle).is_err() {
-            panic!("BUG: connection queue overflow in release()");
-        }
+        self.idle().push_back(idle);
 
         // NOTE: we need to make sure we drop the permit *after* we push to the idle queue
         // don't decrease the size
@@ -545,17 +584,12 @@ fn spawn_maintenance_tasks<DB: Database>(pool: &Arc<PoolInner<DB>>) {
                     // and if we have fewer than min_connections after reaping a connection,
                     // open a new one immediately. Note that other connections may be popped from
                     // the queue in the meantime - that's fine, there is no harm in checking more
+                    // portal-access patch: only the expired ones are taken out (see
+                    // `take_expired`), each at most once per run.
                     for _ in 0..pool.num_idle() {
-                        if let Some(conn) = pool.try_acquire() {
-                            if is_beyond_idle_timeout(&conn, &pool.options)
-                                || is_beyond_max_lifetime(&conn, &pool.options)
-                            {
-                                let _ = conn.close().await;
-                                pool.min_connections_maintenance(Some(next_run)).await;
-                            } else {
-                                pool.release(conn.into_live());
-                            }
-                        }
+                        let Some(conn) = pool.take_expired() else { break };
+                        let _ = conn.close().await;
+                        pool.min_connections_maintenance(Some(next_run)).await;
                     }
 
                     // Don't hold a reference to the pool while sleeping.

@@ -116,7 +116,11 @@ impl<DB: Database> PoolInner<DB> {
 
             let _permits = self.semaphore.acquire(permits_to_acquire).await;
 
-            while let Some(idle) = self.idle().pop_back() {
+            // portal-access patch: the lock is let go before each `close().await`
+            // (a `while let` would hold it through the loop's body).
+            loop {
+                let next = self.idle().pop_back();
+                let Some(idle) = next else { break };
                 let _ = idle.live.raw.close().await;
             }
 

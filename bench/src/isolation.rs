@@ -14,9 +14,10 @@ const SIGN_IN: &str =
 /// probe's window within it: from `RAMP` after wrk starts (connections open,
 /// hashing under way) to `RAMP + BUSY`, before wrk stops. The idle window comes
 /// first and once: tried as three alternated rounds instead, the idle windows after
-/// a load read slower (argon2's 19 MiB had just been through the caches) and the
-/// short loads lighter, so the ratio fell for reasons other than the service
-/// (README, "Benchmarks", the note "Isolation").
+/// a load read slower and the short loads lighter, so the ratio fell for reasons
+/// other than the service (README, "Benchmarks", the note "Isolation"; measured
+/// while the pool still went round every connection a load had opened, which
+/// alone slows a window after a load).
 const IDLE: Duration = Duration::from_secs(3);
 const LOAD: Duration = Duration::from_secs(6);
 const RAMP: Duration = Duration::from_millis(500);

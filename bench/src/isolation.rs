@@ -15,7 +15,7 @@ const SIGN_IN: &str =
 /// hashing under way) to `RAMP + BUSY`, before wrk stops. The idle window comes
 /// first and once: tried as three alternated rounds instead, the idle windows after
 /// a load read slower and the short loads lighter, so the ratio fell for reasons
-/// other than the service (README, "Benchmarks", the note "Isolation"; measured
+/// other than the service (`bench/NOTES.md`, the note "Isolation"; measured
 /// while the pool still went round every connection a load had opened, which
 /// alone slows a window after a load).
 const IDLE: Duration = Duration::from_secs(3);

@@ -29,7 +29,7 @@ async fn outbox_reads(db: &DatabaseConnection) -> (i64, i64) {
 /// for the connection's later runs, once thousands of emails wait. A partial index
 /// of queued rows that this step could read whole looked as cheap as the lookup
 /// then, and every resend after walked every queued email (pipeline notes item 19
-/// in the README).
+/// in `bench/NOTES.md`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resend_reads_a_handful_of_outbox_rows_in_a_plan_kept_from_an_empty_outbox() {
     const OTHERS: i64 = 5_000;

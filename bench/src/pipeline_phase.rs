@@ -71,7 +71,8 @@ pub async fn run(stack: &Stack, emails: usize) -> Result<(Value, f64)> {
         2 * per_worker
     );
     println!(
-        "   lettre and the outbox's statements by hand (claim, recipients, links, outcome; no queue), own process and connections: {outbox:.0} emails/s ({:.2} of the bare floor)",
+        "   lettre and the outbox's statements by hand (claim, recipients, links, outcome; batches of {}; no queue), own process and connections: {outbox:.0} emails/s ({:.2} of the bare floor)",
+        outbox_floor::BATCH,
         outbox / raw
     );
     println!(
@@ -124,7 +125,7 @@ pub async fn run(stack: &Stack, emails: usize) -> Result<(Value, f64)> {
         raw_cpu["bench"].as_f64().unwrap_or(f64::NAN),
     );
     Ok((
-        json!({ "emails": emails, "raw_per_second": raw, "raw_per_second_two_workers_connections": raw_two, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "one_worker_ratio_rounds": ratios, "outbox_floor_per_second": outbox, "outbox_floor_ratio": outbox / raw, "one_worker_ratio_outbox_floor": one / outbox, "one_worker_ratio_outbox_floor_rounds": outbox_ratios, "two_workers_ratio": two / raw, "two_workers_ratio_same_connections": two / raw_two, "scaling_workers": two / one, "scaling_floor": raw_two / raw,
+        json!({ "emails": emails, "raw_per_second": raw, "raw_per_second_two_workers_connections": raw_two, "one_worker_per_second": one, "two_workers_per_second": two, "one_worker_ratio": one / raw, "one_worker_ratio_rounds": ratios, "outbox_floor_per_second": outbox, "outbox_floor_batch": outbox_floor::BATCH, "outbox_floor_ratio": outbox / raw, "one_worker_ratio_outbox_floor": one / outbox, "one_worker_ratio_outbox_floor_rounds": outbox_ratios, "two_workers_ratio": two / raw, "two_workers_ratio_same_connections": two / raw_two, "scaling_workers": two / one, "scaling_floor": raw_two / raw,
             "one_worker_cpu_ceiling_per_second": one_ceiling, "one_worker_cpu_ceiling_ratio": one_ceiling / raw, "portal_budget_us_per_email_at_0_6": budget,
             "cpu_us_per_email": { "floor": raw_cpu, "outbox_floor": outbox_cpu, "floor_two_workers_connections": raw_two_cpu, "one_worker": one_cpu, "two_workers": two_cpu } }),
         one_rss.max(two_rss),

@@ -75,7 +75,7 @@ pub async fn queue(stack: &Stack, n: usize) -> Result<Vec<uuid::Uuid>> {
 }
 
 /// Pushes the delivery jobs of `ids` as the service pushes a backlog (a job per
-/// `DELIVERIES_PER_JOB` rows, 250 jobs per script call); how many jobs.
+/// `DELIVERIES_PER_JOB` rows, `PUSH_CHUNK` jobs per script call); how many jobs.
 async fn push(stack: &Stack, ids: Vec<uuid::Uuid>) -> Result<usize> {
     let client = redis::Client::open(crate::stack::redis_url())?;
     let (queue, _) = jobs::queue::redis(client.get_connection_manager().await?, &stack.prefix);

@@ -39,8 +39,10 @@ pub struct DeliverEmails {
 
 /// Deliveries one backlog job carries at most: a job costs ~50 µs of the machine in
 /// apalis-redis (fetch, metadata hash, acknowledgement) whatever it carries, and a
-/// worker's batch is about this size.
-pub const DELIVERIES_PER_JOB: usize = 32;
+/// worker's batches grow to this size under a backlog (its default 512 emails in
+/// hand over four batches). Jobs of 32 cost Redis 15–18 µs per email in the bench's
+/// drains, jobs of 128 6–12 (`bench/NOTES.md`, pipeline notes item 23).
+pub const DELIVERIES_PER_JOB: usize = 128;
 
 /// The job: run this client's due intake checks (R8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,8 +144,8 @@ pub fn memory() -> (JobQueue, WorkerBackend) {
 }
 
 /// Backlog jobs pushed per script call: large enough that a backlog goes in a few
-/// calls (8,000 emails a call), small enough that no call holds Redis for long.
-const PUSH_CHUNK: usize = 250;
+/// calls (8,192 emails a call), small enough that no call holds Redis for long.
+const PUSH_CHUNK: usize = 64;
 
 fn task<T>(job: T) -> TaskBuilder<T> {
     TaskBuilder::new(job).task_id(TaskId::from_string(Uuid::new_v4().to_string()))

@@ -65,7 +65,7 @@ async fn a_worker_takes_a_backlog_a_job_at_a_time_and_leaves_the_rest_to_the_oth
     assert_eq!(queue.push_deliveries(ids).await, 40);
     assert_eq!(waiting(&mut conn).await, 40);
 
-    // 64 emails in hand: two backlog jobs at once.
+    // Two jobs' worth of emails in hand: two backlog jobs at once.
     let (release, released) = watch::channel(false);
     let (stop_tx, stop) = watch::channel(false);
     let worker = |backend| {
@@ -74,7 +74,13 @@ async fn a_worker_takes_a_backlog_a_job_at_a_time_and_leaves_the_rest_to_the_oth
             released: released.clone(),
         });
         let log = Arc::new(FailureLog::new("promoting due jobs"));
-        let run = jobs::queue::consume(backend, 64, holding.clone(), stop.clone(), log);
+        let run = jobs::queue::consume(
+            backend,
+            2 * DELIVERIES_PER_JOB,
+            holding.clone(),
+            stop.clone(),
+            log,
+        );
         (holding, tokio::spawn(run))
     };
     let (first, first_run) = worker(first_backend);

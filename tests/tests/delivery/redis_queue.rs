@@ -93,7 +93,9 @@ async fn a_backlog_pushed_at_once_lands_ready_to_fetch() {
     let prefix = format!("test:{}", uuid::Uuid::new_v4().simple());
     let client = redis::Client::open(portal_tests::redis_url()).unwrap();
     let (queue, _) = jobs::queue::redis(client.get_connection_manager().await.unwrap(), &prefix);
-    let ids: Vec<uuid::Uuid> = (0..300_000).map(|_| uuid::Uuid::new_v4()).collect();
+    let ids: Vec<uuid::Uuid> = (0..9_001 * jobs::queue::DELIVERIES_PER_JOB)
+        .map(|_| uuid::Uuid::new_v4())
+        .collect();
     let expected_jobs = ids.len().div_ceil(jobs::queue::DELIVERIES_PER_JOB);
     assert!(
         expected_jobs > 9000,

@@ -28,8 +28,9 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// in hand) over its batches in flight, the size its batches grow to under a
 /// backlog (85 rows on average over a bench drain, by `pg_stat_statements`). Until
 /// the seventeenth session this floor ran batches of one backlog job's rows (32 then),
-/// smaller than the worker's own, so it allowed less than the design does: 0.38–0.50
-/// of bare lettre against 0.48–0.62 in batches of this size on the same machine.
+/// smaller than the worker's own, so it allowed less than the design does: 0.38–0.52
+/// of bare lettre against 0.47–0.63 in batches of this size (`bench/NOTES.md`,
+/// pipeline notes item 23).
 pub const BATCH: usize = 128;
 
 const CLAIM: &str = "UPDATE email_delivery SET status = 'sending', attempts = attempts + 1, \

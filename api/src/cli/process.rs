@@ -45,6 +45,9 @@ pub fn main() -> ExitCode {
 /// 0.33–0.38 (`bench pipeline`, alternated runs on 2 cores), and two workers on two
 /// cores no longer fought over four threads (0.30–0.52 of the floor over as many
 /// connections against 0.26–0.32). More cores: run more workers, or set the count.
+/// lettre is not on this runtime: it has a thread of its own in either process
+/// (`jobs/src/mailer/smtp_thread.rs`), so the SMTP side and the database side of a
+/// worker run side by side.
 fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
     let threads_set = std::env::var_os("TOKIO_WORKER_THREADS").is_some();
     if matches!(command, Command::Worker) && !threads_set {

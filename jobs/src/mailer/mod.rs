@@ -2,14 +2,16 @@
 //! credentials) or `.eml` files in a directory (`file://DIR`, the embedded default),
 //! DKIM-signed when a key is configured.
 mod headers;
+mod smtp_thread;
 
 use crate::dkim::DkimSigner;
 use crate::templates::Rendered;
 use headers::AutoSubmitted;
 use lettre::address::Envelope;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use smtp_thread::SmtpThread;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +29,8 @@ pub struct Mailer {
 
 #[derive(Clone)]
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// lettre's transport, on a thread of its own (see [`smtp_thread`]).
+    Smtp(SmtpThread),
     Files {
         dir: PathBuf,
         transport: AsyncFileTransport<Tokio1Executor>,
@@ -81,17 +84,17 @@ impl Mailer {
                 dir,
             }));
         }
-        if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-            return Err("must start with smtp://, smtps:// or file://".into());
-        }
-        let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| format!("cannot be used: {e}"))?;
         let pool = PoolConfig::new().max_size(SMTP_POOL);
-        let transport = builder
+        let builder = smtp_builder(url)?
             .timeout(Some(SMTP_TIMEOUT))
-            .pool_config(pool)
-            .build();
-        Ok(Self::unsigned(Transport::Smtp(transport)))
+            .pool_config(pool);
+        Self::smtp(builder)
+    }
+
+    fn smtp(builder: AsyncSmtpTransportBuilder) -> Result<Self, String> {
+        let thread =
+            SmtpThread::start(builder).map_err(|e| format!("cannot start the SMTP thread: {e}"))?;
+        Ok(Self::unsigned(Transport::Smtp(thread)))
     }
 
     fn unsigned(transport: Transport) -> Self {
@@ -113,36 +116,33 @@ impl Mailer {
     /// A mailer for readiness checks only: its own connection (closed when idle), so
     /// a check never waits behind the deliveries holding the sending pool.
     pub fn probe_from_url(url: &str) -> Result<Self, String> {
-        let mailer = Self::from_url(url)?;
-        match mailer.transport {
-            Transport::Smtp(_) => {
-                let pool = PoolConfig::new()
-                    .max_size(1)
-                    .min_idle(0)
-                    .idle_timeout(Duration::from_secs(1));
-                let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-                    .map_err(|e| format!("cannot be used: {e}"))?;
-                Ok(Self::unsigned(Transport::Smtp(
-                    builder
-                        .timeout(Some(PROBE_TIMEOUT))
-                        .pool_config(pool)
-                        .build(),
-                )))
-            }
-            Transport::Files { .. } => Ok(mailer),
+        if url.starts_with("file://") {
+            return Self::from_url(url);
         }
+        let pool = PoolConfig::new()
+            .max_size(1)
+            .min_idle(0)
+            .idle_timeout(Duration::from_secs(1));
+        let builder = smtp_builder(url)?
+            .timeout(Some(PROBE_TIMEOUT))
+            .pool_config(pool);
+        Self::smtp(builder)
     }
 
     /// Whether mail can be handed over now: the SMTP server answers `NOOP` within
     /// a couple of seconds, or the mail directory exists or can be created.
     pub async fn answers(&self) -> Result<(), String> {
         match &self.transport {
-            Transport::Smtp(transport) => {
-                match tokio::time::timeout(PROBE_TIMEOUT, transport.test_connection()).await {
-                    Ok(Ok(true)) => Ok(()),
-                    Ok(Ok(false)) => Err("the SMTP server did not answer NOOP".into()),
-                    Ok(Err(e)) => Err(format!("SMTP: {e}")),
-                    Err(_) => Err("the SMTP server did not answer in time".into()),
+            Transport::Smtp(thread) => {
+                let test = |transport: AsyncSmtpTransport<Tokio1Executor>| async move {
+                    tokio::time::timeout(PROBE_TIMEOUT, transport.test_connection()).await
+                };
+                match thread.run(test).await {
+                    Some(Ok(Ok(true))) => Ok(()),
+                    Some(Ok(Ok(false))) => Err("the SMTP server did not answer NOOP".into()),
+                    Some(Ok(Err(e))) => Err(format!("SMTP: {e}")),
+                    Some(Err(_)) => Err("the SMTP server did not answer in time".into()),
+                    None => Err(THREAD_GONE.into()),
                 }
             }
             Transport::Files { dir, .. } => tokio::fs::create_dir_all(dir)
@@ -158,18 +158,30 @@ impl Mailer {
     /// only the messages on their way out in MIME form, not every email waiting for
     /// a connection (no change in `bench pipeline`'s CPU per email beyond its noise).
     pub async fn send(&self, from: &Mailbox, to: &str, email: Rendered) -> Result<(), SendError> {
-        let _connection = self
-            .connections
-            .acquire()
-            .await
-            .map_err(|_| SendError::Transient("the mailer is shutting down".into()))?;
-        let mut message = build(from, to, email)?;
-        if let Some(signer) = &self.dkim {
-            signer.sign(&mut message);
-        }
+        let (connections, dkim) = (self.connections.clone(), self.dkim.clone());
+        let signed = async move |from: &Mailbox, to: &str| {
+            let connection = connections
+                .acquire_owned()
+                .await
+                .map_err(|_| SendError::Transient("the mailer is shutting down".into()))?;
+            let mut message = build(from, to, email)?;
+            if let Some(signer) = &dkim {
+                signer.sign(&mut message);
+            }
+            Ok::<_, SendError>((connection, message))
+        };
         match &self.transport {
-            Transport::Smtp(transport) => transport.send(message).await.map(drop).map_err(classify),
+            Transport::Smtp(thread) => {
+                let (from, to) = (from.clone(), to.to_owned());
+                let send = async move |transport: AsyncSmtpTransport<Tokio1Executor>| {
+                    let (_connection, message) = signed(&from, &to).await?;
+                    transport.send(message).await.map(drop).map_err(classify)
+                };
+                let sent = thread.run(send).await;
+                sent.unwrap_or_else(|| Err(SendError::Transient(THREAD_GONE.into())))
+            }
             Transport::Files { dir, transport } => {
+                let (_connection, message) = signed(from, to).await?;
                 tokio::fs::create_dir_all(dir).await.map_err(|e| {
                     SendError::Transient(format!("cannot create {}: {e}", dir.display()))
                 })?;
@@ -181,6 +193,17 @@ impl Mailer {
             }
         }
     }
+}
+
+/// What a send or a check answers once the SMTP thread has stopped (it panicked).
+const THREAD_GONE: &str = "the mailer's SMTP thread has stopped";
+
+/// lettre's builder for an `smtp://` or `smtps://` URL.
+fn smtp_builder(url: &str) -> Result<AsyncSmtpTransportBuilder, String> {
+    if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+        return Err("must start with smtp://, smtps:// or file://".into());
+    }
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| format!("cannot be used: {e}"))
 }
 
 /// The message as it goes out: `Message-ID` on the sender's own domain (not the

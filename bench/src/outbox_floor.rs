@@ -1,7 +1,8 @@
 //! A second, informative floor for the pipeline: lettre sending the same messages to
 //! the same sink, plus the statements the outbox's design needs per batch, written by
 //! hand on connections of its own: the claim, the recipients, the links minted and
-//! the outcome. No queue, no supersede check, no leases renewed, no retries: what the
+//! the outcome. lettre runs as the worker runs it, on a thread of its own beside the
+//! statements' (the worker's own [`Mailer`]: 8 connections, the same messages). No queue, no supersede check, no leases renewed, no retries: what the
 //! hardware and the real components allow a worker that keeps this design's rows
 //! (one claim, one link, one outcome per email), so that the one-worker drain can be
 //! read against the design as well as against a bare lettre client. Point 3's ratio
@@ -11,13 +12,12 @@ use crate::stack::Stack;
 use anyhow::Result;
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
+use jobs::mailer::Mailer;
 use jobs::templates::{self, EmailContent, Recipient};
 use lettre::message::Mailbox;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::sqlx::postgres::{PgPool, PgPoolOptions};
 use sea_orm::sqlx::{self, Row};
 use serde_json::Value;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 /// As a worker runs them: this many batches at once, each on one database
@@ -49,39 +49,26 @@ const SENT: &str = "UPDATE email_delivery SET status = 'sent', account_link_id =
      sent_at = now(), updated_at = now() FROM unnest($1::uuid[], $2::uuid[]) AS t(d, l) \
      WHERE email_delivery.id = t.d";
 
-/// lettre's transport, and a permit per connection it may use at once.
-struct Smtp {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    connections: Semaphore,
-}
-
-/// Drains `n` queued welcome emails as described above, over `connections` SMTP
-/// connections: emails/s and the CPU per email.
-pub async fn run(stack: &Stack, n: usize, connections: usize) -> Result<(f64, Value)> {
+/// Drains `n` queued welcome emails as described above, over the mailer's
+/// [`jobs::mailer::SMTP_CONNECTIONS`] SMTP connections: emails/s and the CPU per email.
+pub async fn run(stack: &Stack, n: usize) -> Result<(f64, Value)> {
     pipeline::reset(stack).await?;
     let ids = pipeline::queue(stack, n).await?;
     let (url, sink) = (stack.database_url.clone(), stack.sink.url());
-    // A thread and a single-threaded runtime of its own, as the bare floor's.
-    let floor = move || async move { drain(&url, &sink, ids, connections).await };
+    // The statements on a thread and a single-threaded runtime of their own, as a
+    // worker's; lettre on the mailer's.
+    let floor = move || async move { drain(&url, &sink, ids).await };
     let (rate, cpu) = pipeline::on_own_thread(n, floor).await?;
     pipeline::vacuum(stack).await?;
     Ok((rate, cpu))
 }
 
-async fn drain(url: &str, sink: &str, ids: Vec<Uuid>, connections: usize) -> Result<()> {
+async fn drain(url: &str, sink: &str, ids: Vec<Uuid>) -> Result<()> {
     let db = PgPoolOptions::new()
         .max_connections(BATCHES_IN_FLIGHT as u32)
         .connect(url)
         .await?;
-    // As the worker's mailer: `connections` sends at once (lettre's pool opens a
-    // fresh connection whenever none is idle), a few spare connections pooled.
-    let pool = lettre::transport::smtp::PoolConfig::new().max_size(connections as u32 + 2);
-    let smtp = Smtp {
-        transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(sink)?
-            .pool_config(pool)
-            .build(),
-        connections: Semaphore::new(connections),
-    };
+    let smtp = Mailer::from_url(sink).map_err(anyhow::Error::msg)?;
     let from: Mailbox = "Client Portal <no-reply@portal.localhost>".parse()?;
     let batches: Vec<&[Uuid]> = ids.chunks(BATCH).collect();
     let (db, smtp, from) = (&db, &smtp, &from);
@@ -103,7 +90,7 @@ async fn drain(url: &str, sink: &str, ids: Vec<Uuid>, connections: usize) -> Res
 
 /// One batch: claim, recipients, links, the sends at once, the outcome; how many
 /// were sent.
-async fn batch(db: &PgPool, smtp: &Smtp, from: &Mailbox, ids: &[Uuid]) -> Result<usize> {
+async fn batch(db: &PgPool, smtp: &Mailer, from: &Mailbox, ids: &[Uuid]) -> Result<usize> {
     let claimed = sqlx::query(CLAIM).bind(ids).fetch_all(db).await?;
     let deliveries: Vec<(Uuid, Uuid, String)> = claimed
         .iter()
@@ -142,9 +129,7 @@ async fn batch(db: &PgPool, smtp: &Smtp, from: &Mailbox, ids: &[Uuid]) -> Result
                     first_name,
                 };
                 let r = templates::render(to_whom, &EmailContent::Welcome { link: &link })?;
-                let _connection = smtp.connections.acquire().await?;
-                let message = pipeline::message(from, to, r)?;
-                smtp.transport.send(message).await?;
+                smtp.send(from, to, r).await?;
                 anyhow::Ok(())
             }
         });

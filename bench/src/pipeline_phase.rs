@@ -34,7 +34,7 @@ pub async fn run(stack: &Stack, emails: usize) -> Result<(Value, f64)> {
     let mut rounds = Vec::with_capacity(PIPELINE_ROUNDS);
     for _ in 0..PIPELINE_ROUNDS {
         let (raw, raw_cpu) = pipeline::raw(stack, emails, per_worker).await?;
-        let (outbox, outbox_cpu) = outbox_floor::run(stack, emails, per_worker).await?;
+        let (outbox, outbox_cpu) = outbox_floor::run(stack, emails).await?;
         let (one, one_rss, one_cpu) = pipeline::drain(stack, emails, 1).await?;
         rounds.push(Round {
             raw,
@@ -71,7 +71,7 @@ pub async fn run(stack: &Stack, emails: usize) -> Result<(Value, f64)> {
         2 * per_worker
     );
     println!(
-        "   lettre and the outbox's statements by hand (claim, recipients, links, outcome; batches of {}; no queue), own process and connections: {outbox:.0} emails/s ({:.2} of the bare floor)",
+        "   lettre and the outbox's statements by hand (claim, recipients, links, outcome; batches of {}; no queue; lettre on a thread of its own, as a worker's), own process and connections: {outbox:.0} emails/s ({:.2} of the bare floor)",
         outbox_floor::BATCH,
         outbox / raw
     );

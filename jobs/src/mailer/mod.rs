@@ -195,8 +195,9 @@ impl Mailer {
     }
 }
 
-/// What a send or a check answers once the SMTP thread has stopped (it panicked).
-const THREAD_GONE: &str = "the mailer's SMTP thread has stopped";
+/// What a send or a check answers when the SMTP thread gave no answer: the work
+/// panicked there, or the thread itself stopped.
+const THREAD_GONE: &str = "the mailer's SMTP thread gave no answer";
 
 /// lettre's builder for an `smtp://` or `smtps://` URL.
 fn smtp_builder(url: &str) -> Result<AsyncSmtpTransportBuilder, String> {

@@ -48,7 +48,9 @@ impl SmtpThread {
     }
 
     /// Runs `work` with the transport on the SMTP thread; its answer, or `None`
-    /// when the thread is gone (it panicked).
+    /// when there is none (`work` panicked, or the thread stopped). Once handed
+    /// over, `work` runs to its end even if the caller stops waiting: a send is
+    /// never cut off midway by a caller that went away.
     pub(super) async fn run<T, Fut>(
         &self,
         work: impl FnOnce(SmtpTransport) -> Fut + Send + 'static,
@@ -65,5 +67,41 @@ impl SmtpThread {
         });
         self.jobs.send(job).ok()?;
         answer.await.ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SmtpThread;
+    use lettre::{AsyncSmtpTransport, Tokio1Executor};
+    use std::time::Duration;
+    use tokio::sync::oneshot;
+
+    fn started() -> SmtpThread {
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1");
+        SmtpThread::start(builder).expect("the SMTP thread starts")
+    }
+
+    #[tokio::test]
+    async fn work_runs_on_the_smtp_thread_and_one_that_panics_answers_nothing_but_ends_nothing() {
+        let thread = started();
+        let on = |_| async { std::thread::current().name().map(str::to_owned) };
+        assert_eq!(thread.run(on).await, Some(Some("smtp".to_owned())));
+        let panicked: Option<()> = thread.run(|_| async { panic!("a send panics") }).await;
+        assert_eq!(panicked, None);
+        assert_eq!(thread.run(|_| async { 7 }).await, Some(7), "still serving");
+    }
+
+    #[tokio::test]
+    async fn work_handed_over_runs_to_its_end_when_its_caller_stops_waiting() {
+        let thread = started();
+        let (finished, finishing) = oneshot::channel();
+        let slow = move |_| async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = finished.send(());
+        };
+        let gave_up = tokio::time::timeout(Duration::from_millis(5), thread.run(slow)).await;
+        assert!(gave_up.is_err(), "the caller stopped waiting");
+        finishing.await.expect("the work ran to its end all the same");
     }
 }

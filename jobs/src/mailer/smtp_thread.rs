@@ -102,6 +102,8 @@ mod tests {
         };
         let gave_up = tokio::time::timeout(Duration::from_millis(5), thread.run(slow)).await;
         assert!(gave_up.is_err(), "the caller stopped waiting");
-        finishing.await.expect("the work ran to its end all the same");
+        finishing
+            .await
+            .expect("the work ran to its end all the same");
     }
 }

@@ -2,8 +2,9 @@
 //! the same sink, plus the statements the outbox's design needs per batch, written by
 //! hand on connections of its own: the claim, the recipients, the links minted and
 //! the outcome. lettre runs as the worker runs it, on a thread of its own beside the
-//! statements' (the worker's own [`Mailer`]: 8 connections, the same messages). No queue, no supersede check, no leases renewed, no retries: what the
-//! hardware and the real components allow a worker that keeps this design's rows
+//! statements' (the worker's own [`Mailer`]: 8 connections, the same messages). No
+//! queue, no supersede check, no leases renewed, no retries: what the hardware and
+//! the real components allow a worker that keeps this design's rows
 //! (one claim, one link, one outcome per email), so that the one-worker drain can be
 //! read against the design as well as against a bare lettre client. Point 3's ratio
 //! stays against the bare one ([`crate::pipeline::raw`]).

@@ -5,13 +5,15 @@
 //! was most of that thread's work: the database's replies and the SMTP server's
 //! waited for each other's turn on it, and the drain kept 1.53–1.61 of 2 cores busy.
 //! With the SMTP side here, the queue and the database keep the worker's thread and
-//! the two run side by side: 1.65–1.76 cores busy, 10,400–11,700 emails/s against
-//! 9,000–10,100, 0.47–0.53 of bare lettre against 0.37–0.42 (`bench pipeline`, four
-//! alternated pairs on 2 cores). lettre's connections, its pool and the pool's
-//! cleanup all live on this thread's runtime, which is the one they are used from.
+//! the two run side by side: 1.65–1.81 cores busy against 1.47–1.61, one worker
+//! 0.43–0.56 of bare lettre against 0.37–0.44 (`bench pipeline`, eleven alternated
+//! pairs on 2 cores; `bench/NOTES.md`, pipeline notes item 24). lettre's
+//! connections, its pool and the pool's cleanup all live on this thread's runtime,
+//! which is the one they are used from.
 //!
-//! The thread ends once every handle is dropped: a caller waiting for an answer
-//! holds one, so no send is cut off that anyone still waits for.
+//! The thread ends once every handle is dropped, and with it whatever it still ran:
+//! a caller waiting for an answer holds a handle, so no send is cut off that anyone
+//! still waits for, nor one whose caller gave up while the mailer lives.
 use futures::future::BoxFuture;
 use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
@@ -49,8 +51,8 @@ impl SmtpThread {
 
     /// Runs `work` with the transport on the SMTP thread; its answer, or `None`
     /// when there is none (`work` panicked, or the thread stopped). Once handed
-    /// over, `work` runs to its end even if the caller stops waiting: a send is
-    /// never cut off midway by a caller that went away.
+    /// over, `work` runs to its end even if the caller stops waiting (as long as
+    /// the mailer lives): a send is never cut off midway by a caller that went away.
     pub(super) async fn run<T, Fut>(
         &self,
         work: impl FnOnce(SmtpTransport) -> Fut + Send + 'static,

@@ -55,15 +55,25 @@ async fn sent(stack: &Stack) -> Result<usize> {
 }
 
 /// Queues `n` welcome emails (one per client) in the outbox; their ids.
+///
+/// The ids are UUIDv7, drawn here in the order the rows are written, as the service
+/// draws them (`access::outbox`): a backlog queued together then sits together in
+/// the primary key, and so does each batch a worker claims. Random ids
+/// (`gen_random_uuid()`) would scatter every batch over the whole index.
 pub async fn queue(stack: &Stack, n: usize) -> Result<Vec<uuid::Uuid>> {
-    let sql = format!(
-        "INSERT INTO email_delivery (id, client_id, kind, to_address, link_kind, link_generation, status, attempts, next_attempt_at, created_at, updated_at) \
-         SELECT gen_random_uuid(), id, 'welcome', email, 'invite', link_generation, 'queued', 0, now(), now(), now() \
-         FROM client ORDER BY id LIMIT {n} RETURNING id"
-    );
+    let ids: Vec<uuid::Uuid> = (0..n).map(|_| uuid::Uuid::now_v7()).collect();
+    let sql = "INSERT INTO email_delivery (id, client_id, kind, to_address, link_kind, link_generation, status, attempts, next_attempt_at, created_at, updated_at) \
+         SELECT new.id, c.id, 'welcome', c.email, 'invite', c.link_generation, 'queued', 0, now(), now(), now() \
+         FROM unnest($1::uuid[]) WITH ORDINALITY AS new (id, n) \
+         JOIN (SELECT id, email, link_generation, row_number() OVER (ORDER BY id) AS n FROM client ORDER BY id LIMIT $2) AS c USING (n) \
+         ORDER BY new.n RETURNING email_delivery.id";
     let rows = stack
         .db
-        .query_all_raw(Statement::from_string(stack.db.get_database_backend(), sql))
+        .query_all_raw(Statement::from_sql_and_values(
+            stack.db.get_database_backend(),
+            sql,
+            [ids.into(), (n as i64).into()],
+        ))
         .await?;
     // As autovacuum would within a minute: without fresh statistics the planner
     // takes 10,000 new queued rows for a handful and claims through the status index.

@@ -189,8 +189,8 @@ impl Stack {
         Ok(())
     }
 
-    /// Deletes every Redis key under this run's prefix (jobs, counters) and the
-    /// queue's entry in apalis's list of queues.
+    /// Deletes every Redis key under this run's prefix (jobs, counters) and its
+    /// queues' entries in apalis's list of queues.
     pub async fn delete_redis_keys(&self) -> Result<()> {
         let mut conn = redis::Client::open(redis_url())?
             .get_multiplexed_async_connection()
@@ -203,9 +203,19 @@ impl Stack {
         if !keys.is_empty() {
             cleanup.del(keys).ignore();
         }
-        for queue in ["deliver_email", "deliver_emails", "check_intake_forms"] {
-            let queue = format!("{}:{queue}", self.prefix);
-            cleanup.zrem("core:apalis:queues:list", queue).ignore();
+        // apalis lists each queue's workers set (`{prefix}:{queue}:workers`) there.
+        let listed: Vec<String> = redis::cmd("ZRANGE")
+            .arg(QUEUES_LIST)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await?;
+        let ours: Vec<&String> = listed
+            .iter()
+            .filter(|m| m.starts_with(&format!("{}:", self.prefix)))
+            .collect();
+        if !ours.is_empty() {
+            cleanup.zrem(QUEUES_LIST, ours).ignore();
         }
         let () = cleanup.query_async(&mut conn).await?;
         Ok(())
@@ -241,6 +251,9 @@ fn same_host_without_tls(url: &str) -> String {
     let joiner = if parsed.query().is_some() { '&' } else { '?' };
     format!("{url}{joiner}sslmode=disable")
 }
+
+/// apalis's list of queues, shared by every prefix on the server.
+const QUEUES_LIST: &str = "core:apalis:queues:list";
 
 /// The Redis server (as for the tests).
 pub fn redis_url() -> String {

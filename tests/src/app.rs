@@ -172,7 +172,7 @@ impl Drop for TestApp {
     }
 }
 
-/// Removes every key written under `prefix` (and the queue's entry in apalis' list).
+/// Removes every key written under `prefix` (and its queues' entries in apalis' list).
 pub fn delete_redis_keys(prefix: &str) {
     let Ok(client) = redis::Client::open(redis_url()) else {
         return;
@@ -187,8 +187,21 @@ pub fn delete_redis_keys(prefix: &str) {
     if !keys.is_empty() {
         let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut conn);
     }
-    let _: redis::RedisResult<()> = redis::cmd("ZREM")
+    // apalis lists each queue's workers set (`{prefix}:{queue}:workers`) there.
+    let listed: Vec<String> = redis::cmd("ZRANGE")
         .arg("core:apalis:queues:list")
-        .arg(format!("{prefix}:deliver_email"))
-        .query(&mut conn);
+        .arg(0)
+        .arg(-1)
+        .query(&mut conn)
+        .unwrap_or_default();
+    let ours: Vec<&String> = listed
+        .iter()
+        .filter(|m| m.starts_with(&format!("{prefix}:")))
+        .collect();
+    if !ours.is_empty() {
+        let _: redis::RedisResult<()> = redis::cmd("ZREM")
+            .arg("core:apalis:queues:list")
+            .arg(ours)
+            .query(&mut conn);
+    }
 }

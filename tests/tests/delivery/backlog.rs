@@ -115,14 +115,5 @@ async fn a_worker_takes_a_backlog_a_job_at_a_time_and_leaves_the_rest_to_the_oth
     }
     let both = first.started.load(Ordering::SeqCst) + second.started.load(Ordering::SeqCst);
     assert!(both >= 40, "every job ran ({both})");
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    redis::cmd("DEL")
-        .arg(&keys)
-        .query_async::<()>(&mut conn)
-        .await
-        .unwrap();
+    portal_tests::delete_redis_keys(&prefix);
 }

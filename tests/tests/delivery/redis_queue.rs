@@ -81,7 +81,7 @@ async fn a_backlog_larger_than_apalis_can_unpack_is_promoted_in_chunks() {
         .await
         .unwrap();
     assert_eq!(active, 9000);
-    forget(&mut conn, &prefix).await;
+    portal_tests::delete_redis_keys(&prefix);
 }
 
 /// A backlog pushed at once (the sweeper after an outage) goes in backlog jobs of
@@ -140,7 +140,7 @@ async fn a_backlog_pushed_at_once_lands_ready_to_fetch() {
     pushed.sort();
     expected.sort();
     assert_eq!(pushed, expected);
-    forget(&mut conn, &prefix).await;
+    portal_tests::delete_redis_keys(&prefix);
 }
 
 /// apalis-redis 1.0 can stop polling with no error. A consumer whose heartbeat in
@@ -155,7 +155,7 @@ async fn a_consumer_that_stops_beating_its_heart_is_ended_and_one_that_beats_is_
         unreachable!()
     };
     let workers = deliver.get_config().workers_set();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let conn = client.get_multiplexed_async_connection().await.unwrap();
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -191,7 +191,7 @@ async fn a_consumer_that_stops_beating_its_heart_is_ended_and_one_that_beats_is_
     let kept = tokio::time::timeout(Duration::from_secs(8), alive).await;
     beating.abort();
     assert!(kept.is_err(), "a consumer that beats is not ended");
-    forget(&mut conn, &prefix).await;
+    portal_tests::delete_redis_keys(&prefix);
 }
 
 /// Each Redis call (a script call is one) the vacuum made on `set`, from the slow log.
@@ -287,20 +287,4 @@ async fn the_vacuum_walks_a_large_set_a_chunk_per_call_so_redis_never_blocks_on_
         "5,000 ids in chunks of at most 1,000: {calls} call(s)"
     );
     portal_tests::delete_redis_keys(&prefix);
-}
-
-/// Deletes every key a test wrote under `prefix`.
-async fn forget(conn: &mut redis::aio::MultiplexedConnection, prefix: &str) {
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(conn)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        redis::cmd("DEL")
-            .arg(&keys)
-            .query_async::<()>(conn)
-            .await
-            .unwrap();
-    }
 }

@@ -210,10 +210,8 @@ impl Stack {
             .arg(-1)
             .query_async(&mut conn)
             .await?;
-        let ours: Vec<&String> = listed
-            .iter()
-            .filter(|m| m.starts_with(&format!("{}:", self.prefix)))
-            .collect();
+        let own = format!("{}:", self.prefix);
+        let ours: Vec<&String> = listed.iter().filter(|m| m.starts_with(&own)).collect();
         if !ours.is_empty() {
             cleanup.zrem(QUEUES_LIST, ours).ignore();
         }

@@ -188,19 +188,18 @@ pub fn delete_redis_keys(prefix: &str) {
         let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&keys).query(&mut conn);
     }
     // apalis lists each queue's workers set (`{prefix}:{queue}:workers`) there.
+    const QUEUES_LIST: &str = "core:apalis:queues:list";
     let listed: Vec<String> = redis::cmd("ZRANGE")
-        .arg("core:apalis:queues:list")
+        .arg(QUEUES_LIST)
         .arg(0)
         .arg(-1)
         .query(&mut conn)
         .unwrap_or_default();
-    let ours: Vec<&String> = listed
-        .iter()
-        .filter(|m| m.starts_with(&format!("{prefix}:")))
-        .collect();
+    let own = format!("{prefix}:");
+    let ours: Vec<&String> = listed.iter().filter(|m| m.starts_with(&own)).collect();
     if !ours.is_empty() {
         let _: redis::RedisResult<()> = redis::cmd("ZREM")
-            .arg("core:apalis:queues:list")
+            .arg(QUEUES_LIST)
             .arg(ours)
             .query(&mut conn);
     }

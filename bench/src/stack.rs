@@ -215,7 +215,10 @@ impl Stack {
         if !ours.is_empty() {
             cleanup.zrem(QUEUES_LIST, ours).ignore();
         }
-        let () = cleanup.query_async(&mut conn).await?;
+        // An empty pipeline is an error ("empty command"): nothing to clean then.
+        if !cleanup.is_empty() {
+            let () = cleanup.query_async(&mut conn).await?;
+        }
         Ok(())
     }
 }

@@ -70,16 +70,22 @@ impl ResendKeys {
         keys
     }
 
-    /// Waits (up to 10 s) for the marker that Redis holds every window of the day.
+    /// Waits (up to 10 s) for the marker that Redis holds every window of the day,
+    /// and checks it lapses within that day, as the windows themselves do.
     async fn wait_for_marker(&mut self) {
         let marker = format!("{}:complete:86400000", self.prefix);
         for _ in 0..200 {
-            let exists: bool = redis::cmd("EXISTS")
+            let ttl_ms: i64 = redis::cmd("PTTL")
                 .arg(&marker)
                 .query_async(&mut self.conn)
                 .await
                 .unwrap();
-            if exists {
+            // -2: no such key yet; -1 would be a marker kept forever.
+            if ttl_ms != -2 {
+                assert!(
+                    (1..=86_400_000).contains(&ttl_ms),
+                    "the marker should lapse within the window, its PTTL is {ttl_ms}"
+                );
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -6,9 +6,10 @@
 //! client's set that is still missing (a set made meanwhile by a resend was itself
 //! filled from the record first), then set the marker. Any number of processes may
 //! do this at once. Losing Redis's data loses the marker with it, and the next
-//! resend rebuilds. Only a Redis that never evicts keys (`maxmemory-policy
-//! noeviction`, its default, which the job queue needs as well) may be trusted like
-//! this: one evicted set under a kept marker would count a client from zero.
+//! resend rebuilds; so does the marker's lapse, one window after it was set. Only a
+//! Redis that never evicts keys (`maxmemory-policy noeviction`, its default, which
+//! the job queue needs as well) may be trusted like this: one evicted set under a
+//! kept marker would count a client from zero.
 use super::{RedisLimiter, unavailable};
 use crate::error::AppError;
 use chrono::{DateTime, Utc};
@@ -72,7 +73,14 @@ pub(super) async fn run(limiter: &RedisLimiter, now: DateTime<Utc>) -> Result<()
         }
     }
     fill(limiter, &mut conn, chunk.drain(..)).await?;
-    let () = conn.set(marker, 1).await.map_err(unavailable)?;
+    // The marker lasts one window, like every key of the cap: nothing the cap writes
+    // outlives a day in Redis (a prefix or a window no longer configured, a process
+    // stopped mid-rebuild). Once it lapses, the next resend reads its client's
+    // record and rebuilds again in the background, a read of the day's sends.
+    let () = conn
+        .pset_ex(marker, 1, limiter.window_ms().max(1) as u64)
+        .await
+        .map_err(unavailable)?;
     tracing::info!(
         cap = limiter.name,
         sends = count,

@@ -74,9 +74,10 @@ pub(super) async fn run(limiter: &RedisLimiter, now: DateTime<Utc>) -> Result<()
     }
     fill(limiter, &mut conn, chunk.drain(..)).await?;
     // The marker lasts one window, like every key of the cap: nothing the cap writes
-    // outlives a day in Redis (a prefix or a window no longer configured, a process
-    // stopped mid-rebuild). Once it lapses, the next resend reads its client's
-    // record and rebuilds again in the background, a read of the day's sends.
+    // outlives its window in Redis (a prefix or a window no longer configured, a test
+    // that ended while its rebuild ran). Once it lapses, the next resend reads its
+    // client's record and rebuilds again in the background, one read of the window's
+    // sends.
     let () = conn
         .pset_ex(marker, 1, limiter.window_ms().max(1) as u64)
         .await
